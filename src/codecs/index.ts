@@ -1,0 +1,5 @@
+export * from './primitives';
+export * from './batch';
+export * from './results';
+export * from './portfolio';
+export * from './decode';

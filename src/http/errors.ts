@@ -1,0 +1,285 @@
+/**
+ * The one error hierarchy of c9-batch-rx. Every failure a caller can see is one of these
+ * classes, so `instanceof` and the `code` field are enough to decide what to do.
+ *
+ * None of them ever holds the API key: messages and body excerpts pass through
+ * {@link redact} before they are stored, and `toJSON` lists only known, safe fields.
+ */
+import { redact } from './redact';
+
+/** The longest body excerpt an error keeps; enough to recognise an HTML error page. */
+export const BODY_EXCERPT_LENGTH = 200;
+
+/** Base class of every error this library throws. */
+export class C9Error extends Error {
+  /** A stable, machine-readable name for the kind of failure. */
+  readonly code: string = 'C9_ERROR';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(redact(message), options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+  }
+
+  /** Safe serialisation: `JSON.stringify(error)` shows these fields and nothing else. */
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message };
+  }
+}
+
+/** What the transport knows about an HTTP answer, used to build an {@link ApiError}. */
+export interface ApiErrorInit {
+  readonly status: number;
+  readonly method?: string;
+  readonly path?: string;
+  readonly requestId?: string;
+  readonly contentType?: string;
+  readonly body?: string;
+  /** Parsed `Retry-After` in milliseconds, when the server sent a usable one. */
+  readonly retryAfterMs?: number;
+}
+
+/** Cuts a response body to a short, single-line, redacted excerpt. */
+export function bodyExcerpt(body: string | undefined): string {
+  if (body === undefined) return '';
+  const flat = body.replace(/\s+/g, ' ').trim();
+  const cut = flat.length > BODY_EXCERPT_LENGTH ? `${flat.slice(0, BODY_EXCERPT_LENGTH)}…` : flat;
+  return redact(cut);
+}
+
+/** Pulls the human message out of the API's error bodies (`{error: "…"}` or `{error: {message}}`). */
+function serverMessage(body: string | undefined): string | undefined {
+  if (!body) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed !== 'object' || parsed === null) return undefined;
+    const error = (parsed as { error?: unknown }).error;
+    if (typeof error === 'string') return error;
+    if (typeof error === 'object' && error !== null) {
+      const message = (error as { message?: unknown }).message;
+      if (typeof message === 'string') return message;
+    }
+    const message = (parsed as { message?: unknown }).message;
+    return typeof message === 'string' ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The server answered with an HTTP status that is not a success. */
+export class ApiError extends C9Error {
+  override readonly code: string = 'API_ERROR';
+  readonly status: number;
+  readonly requestId: string | undefined;
+  readonly contentType: string | undefined;
+  readonly bodyExcerpt: string;
+  readonly method: string | undefined;
+  readonly path: string | undefined;
+
+  constructor(init: ApiErrorInit, message?: string) {
+    const fromServer = serverMessage(init.body);
+    const where = init.method && init.path ? ` (${init.method} ${init.path})` : '';
+    super(message ?? `HTTP ${init.status}${where}: ${fromServer ?? (bodyExcerpt(init.body) || 'no body')}`);
+    this.status = init.status;
+    this.requestId = init.requestId;
+    this.contentType = init.contentType;
+    this.bodyExcerpt = bodyExcerpt(init.body);
+    this.method = init.method;
+    this.path = init.path;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      status: this.status,
+      requestId: this.requestId,
+      contentType: this.contentType,
+      bodyExcerpt: this.bodyExcerpt,
+      method: this.method,
+      path: this.path,
+    };
+  }
+}
+
+/** 400: the payload was refused; the message names the first bad field. Never retried. */
+export class BadRequestError extends ApiError {
+  override readonly code: string = 'BAD_REQUEST';
+}
+
+/** 401: the key was refused. Never retried; the key is never echoed. */
+export class AuthenticationError extends ApiError {
+  override readonly code: string = 'AUTHENTICATION';
+  constructor(init: ApiErrorInit) {
+    super(init, `HTTP 401: the API key was refused (${serverMessage(init.body) ?? 'unauthorized'})`);
+  }
+}
+
+/** 404: unknown batch (or another caller's batch, which the API does not reveal). */
+export class NotFoundError extends ApiError {
+  override readonly code: string = 'NOT_FOUND';
+}
+
+/** 413: the payload is larger than the server accepts. */
+export class PayloadTooLargeError extends ApiError {
+  override readonly code: string = 'PAYLOAD_TOO_LARGE';
+}
+
+/** 408: the server timed out waiting for the request. Retryable. */
+export class RequestTimeoutError extends ApiError {
+  override readonly code: string = 'REQUEST_TIMEOUT';
+}
+
+/** 429: over the per-user rate limit; `retryAfterMs` holds the server's hint when usable. */
+export class RateLimitError extends ApiError {
+  override readonly code: string = 'RATE_LIMITED';
+  readonly retryAfterMs: number | undefined;
+  constructor(init: ApiErrorInit) {
+    super(init);
+    this.retryAfterMs = init.retryAfterMs;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs };
+  }
+}
+
+/** 5xx: a server or proxy fault (often an HTML page from a proxy). Retryable. */
+export class InternalServerError extends ApiError {
+  override readonly code: string = 'SERVER_ERROR';
+  readonly retryAfterMs: number | undefined;
+  constructor(init: ApiErrorInit) {
+    super(init);
+    this.retryAfterMs = init.retryAfterMs;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), retryAfterMs: this.retryAfterMs };
+  }
+}
+
+/** The one factory that maps an HTTP status to its error class. */
+export function makeApiError(init: ApiErrorInit): ApiError {
+  switch (init.status) {
+    case 400:
+      return new BadRequestError(init);
+    case 401:
+      return new AuthenticationError(init);
+    case 404:
+      return new NotFoundError(init);
+    case 408:
+      return new RequestTimeoutError(init);
+    case 413:
+      return new PayloadTooLargeError(init);
+    case 429:
+      return new RateLimitError(init);
+    default:
+      return init.status >= 500 ? new InternalServerError(init) : new ApiError(init);
+  }
+}
+
+/** A 2xx answer whose body is not the JSON we expect (HTML page, empty, truncated). */
+export class InvalidResponseError extends C9Error {
+  override readonly code: string = 'INVALID_RESPONSE';
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly bodyExcerpt: string;
+  readonly requestId: string | undefined;
+
+  constructor(init: { status: number; contentType?: string; body: string; requestId?: string; reason: string }) {
+    const excerpt = bodyExcerpt(init.body);
+    super(
+      `HTTP ${init.status} answer is not valid JSON (${init.reason}; content-type ${init.contentType ?? 'none'}): ` +
+        (excerpt === '' ? 'empty body' : JSON.stringify(excerpt)),
+    );
+    this.status = init.status;
+    this.contentType = init.contentType;
+    this.bodyExcerpt = excerpt;
+    this.requestId = init.requestId;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      status: this.status,
+      contentType: this.contentType,
+      bodyExcerpt: this.bodyExcerpt,
+      requestId: this.requestId,
+    };
+  }
+}
+
+/**
+ * The connection failed (refused, reset, DNS). `mayHaveReachedServer` is true when the
+ * request body may already have been delivered: such a submit must not be retried.
+ */
+export class ConnectionError extends C9Error {
+  override readonly code: string = 'CONNECTION';
+  readonly mayHaveReachedServer: boolean;
+  constructor(message: string, options: { cause?: unknown; mayHaveReachedServer: boolean }) {
+    super(message, { cause: options.cause });
+    this.mayHaveReachedServer = options.mayHaveReachedServer;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), mayHaveReachedServer: this.mayHaveReachedServer };
+  }
+}
+
+/** A response did not match its codec. `paths` lists the bad fields, never their values. */
+export class DecodeError extends C9Error {
+  override readonly code: string = 'DECODE';
+  readonly paths: readonly string[];
+  constructor(what: string, paths: readonly string[], lines: readonly string[]) {
+    super(`invalid ${what}:\n${lines.join('\n')}`);
+    this.paths = paths;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), paths: this.paths };
+  }
+}
+
+/** The batch ended in `failed`; its results must not be fetched. */
+export class BatchFailedError extends C9Error {
+  override readonly code: string = 'BATCH_FAILED';
+  readonly batchId: string;
+  readonly reason: string | undefined;
+  constructor(batchId: string, reason?: string) {
+    super(`batch ${batchId} failed${reason ? `: ${reason}` : ''}`);
+    this.batchId = batchId;
+    this.reason = reason;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), batchId: this.batchId, reason: this.reason };
+  }
+}
+
+/** The overall deadline passed before the batch reached a terminal state. */
+export class BatchTimeoutError extends C9Error {
+  override readonly code: string = 'BATCH_TIMEOUT';
+  readonly batchId: string;
+  /** The last status seen, or undefined when no poll had answered yet. */
+  readonly lastStatus: string | undefined;
+  readonly queuePosition: number | undefined;
+  readonly elapsedMs: number;
+  constructor(init: { batchId: string; lastStatus?: string; queuePosition?: number; elapsedMs: number }) {
+    const state = init.lastStatus ?? 'no status yet';
+    const queue = init.queuePosition === undefined ? '' : `, queue position ${init.queuePosition}`;
+    super(`batch ${init.batchId} timed out after ${formatMs(init.elapsedMs)} (last status: ${state}${queue})`);
+    this.batchId = init.batchId;
+    this.lastStatus = init.lastStatus;
+    this.queuePosition = init.queuePosition;
+    this.elapsedMs = init.elapsedMs;
+  }
+  override toJSON(): Record<string, unknown> {
+    return {
+      ...super.toJSON(),
+      batchId: this.batchId,
+      lastStatus: this.lastStatus,
+      queuePosition: this.queuePosition,
+      elapsedMs: this.elapsedMs,
+    };
+  }
+}
+
+/** Formats a duration for humans: `850ms`, `12.5s`, `3m20s`. */
+export function formatMs(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  return `${Math.floor(ms / 60_000)}m${Math.round((ms % 60_000) / 1000)}s`;
+}

@@ -1,0 +1,51 @@
+/**
+ * Data types that flow between the operators and streams.
+ */
+import type { AccountResult, BatchStatus, PositionNote } from './codecs';
+import type { ProcessingMode } from './codecs/portfolio';
+
+/** A batch the server accepted: everything needed to poll it and to pick its results. Serialisable (it is the resume handle). */
+export interface SubmittedBatch {
+  readonly batchId: string;
+  /** Distinct account codes of the submitted portfolio, in input order. */
+  readonly accountCodes: readonly string[];
+  /** When the submit was answered, ISO 8601 from the client's scheduler clock. */
+  readonly submittedAt: string;
+  readonly processingMode: ProcessingMode;
+  /** The endpoint the batch was submitted to (never the key). */
+  readonly endpoint?: string;
+}
+
+/** A batch together with the terminal status that ended its polling. */
+export interface TerminalBatch {
+  readonly batch: SubmittedBatch;
+  readonly status: BatchStatus;
+}
+
+/** A per-account problem reported by the server, tagged with its account. */
+export interface AccountException extends PositionNote {
+  readonly account_code: string;
+  readonly kind: 'exception' | 'closest_match';
+}
+
+/** The rows of one batch, picked out of the caller's live result store. */
+export interface BatchResults {
+  readonly batchId: string;
+  readonly status: string;
+  /** True after `completed_with_errors`: some accounts have no fresh row or carry exceptions. */
+  readonly partial: boolean;
+  /** Fresh master-account rows of the submitted accounts, in submission order. */
+  readonly rows: readonly AccountResult[];
+  /** Fresh sub-account rows whose master row is in `rows`. */
+  readonly subAccountRows: readonly AccountResult[];
+  /** Submitted accounts with no row at all. */
+  readonly missing: readonly string[];
+  /** Submitted accounts whose row is older than the batch (left from an earlier calculation). */
+  readonly stale: readonly AccountResult[];
+  /** Sum of `initial_margin` over `rows` (fresh master rows only). */
+  readonly totalInitialMargin: number;
+  /** The currency of the rows' figures, when they agree; undefined when there are no rows. */
+  readonly currencyCode: string | undefined;
+  /** Every `exceptions` and `closest_matches` entry of the kept rows. */
+  readonly exceptions: readonly AccountException[];
+}
