@@ -9,11 +9,17 @@ export interface SubmittedBatch {
   readonly batchId: string;
   /** Distinct account codes of the submitted portfolio, in input order. */
   readonly accountCodes: readonly string[];
-  /** When the submit was answered, ISO 8601 from the client's scheduler clock. */
+  /**
+   * When the submit was sent (its first attempt), ISO 8601 from the client's scheduler clock.
+   * The send time, not the answer time, because it is the lower bound the batch's fresh
+   * result rows are compared with when the server gives no `created_at`.
+   */
   readonly submittedAt: string;
   readonly processingMode: ProcessingMode;
   /** The endpoint the batch was submitted to (never the key). */
   readonly endpoint?: string;
+  /** The payload's own `request_id`, when the caller set one: result rows may carry it instead of the batch id. */
+  readonly requestId?: string;
 }
 
 /** A batch together with the terminal status that ended its polling. */
@@ -44,8 +50,14 @@ export interface BatchResults {
   readonly stale: readonly AccountResult[];
   /** Sum of `initial_margin` over `rows` (fresh master rows only). */
   readonly totalInitialMargin: number;
-  /** The currency of the rows' figures, when they agree; undefined when there are no rows. */
+  /** The currency of the rows' figures, when they agree; undefined when there are no rows or they disagree (sums of mixed currencies mean nothing). */
   readonly currencyCode: string | undefined;
   /** Every `exceptions` and `closest_matches` entry of the kept rows. */
   readonly exceptions: readonly AccountException[];
 }
+
+/** One step of {@link runBatch}: the batch was accepted, a status arrived, or its results were picked. */
+export type BatchEvent =
+  | { readonly type: 'submitted'; readonly batch: SubmittedBatch }
+  | { readonly type: 'status'; readonly batch: SubmittedBatch; readonly status: BatchStatus }
+  | { readonly type: 'results'; readonly batch: SubmittedBatch; readonly results: BatchResults };
