@@ -50,7 +50,9 @@ export const NumericInput = new t.Type<number | string, number | string, unknown
 export function nullish<C extends t.Mixed>(codec: C): t.Type<t.TypeOf<C> | undefined, t.OutputOf<C> | undefined, unknown> {
   return new t.Type<t.TypeOf<C> | undefined, t.OutputOf<C> | undefined, unknown>(
     `nullish(${codec.name})`,
-    (u): u is t.TypeOf<C> | undefined => u === undefined || codec.is(u),
+    // null is refused even when `codec` would take it (t.unknown): decode turns null into
+    // undefined, and decodeOrThrow's `is` fast path must never keep a value decode would change.
+    (u): u is t.TypeOf<C> | undefined => u === undefined || (u !== null && codec.is(u)),
     (u, c) => (u === undefined || u === null ? t.success(undefined) : codec.validate(u, c)),
     (a) => (a === undefined ? undefined : codec.encode(a)),
   );

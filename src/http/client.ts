@@ -1,0 +1,294 @@
+/**
+ * The API client: one object per endpoint and key, exposing each endpoint as a function
+ * that returns an Observable. Nothing is sent until subscription; unsubscribing aborts.
+ */
+import * as t from 'io-ts';
+import { asyncScheduler, defer, map, tap } from 'rxjs';
+import type { Observable, SchedulerLike } from 'rxjs';
+import {
+  AccountResults,
+  BatchAccepted,
+  BatchStatus,
+  HealthcheckEntries,
+  PROCESSING_MODES,
+  SyncResponse,
+  decodeOrThrow,
+} from '../codecs';
+import type { AccountResult, PortfolioRequest, ProcessingMode } from '../codecs';
+import { endpoints, normalizeEndpoint } from './endpoints';
+import type { EndpointRoute } from './endpoints';
+import { InvalidResponseError, RateLimitError, makeApiError } from './errors';
+import { fetchTransport } from './fetchTransport';
+import { registerSecret } from './redact';
+import { createThrottle, parseRetryAfter, resolveRetryConfig, retryWithPolicy } from './retry';
+import type { RetryConfig } from './retry';
+import { serializePayload } from './serializePayload';
+import type { RequestBody, Transport, TransportRequest, TransportResponse } from './transport';
+
+/** Options of {@link createClient}. */
+export interface ClientOptions {
+  /** Base URL of the API, e.g. `https://your-endpoint.example` or the emulator's URL. */
+  readonly endpoint: string;
+  /** The API key (`sk-…`), sent as `Authorization: Bearer`; never logged or shown. */
+  readonly apiKey: string;
+  /** A fetch implementation; cross-fetch by default. Ignored when `transport` is given. */
+  readonly fetch?: typeof globalThis.fetch;
+  /** The transport; by default one built on `fetch`. Tests inject one that returns `cold(...)` observables. */
+  readonly transport?: Transport;
+  /** The retry policy shared by every request of this client. */
+  readonly retry?: RetryConfig;
+  /** The scheduler for every wait (retries, throttle). Defaults to `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** `getBatchStatus` answers with the status and any polling hint the server sent. */
+export interface BatchStatusResponse {
+  readonly status: BatchStatus;
+  /** The server's `Retry-After` on a 200, in ms: when it asks to be polled next. */
+  readonly retryAfterMs: number | undefined;
+}
+
+/** Options of {@link C9Client.getAccountResults}. */
+export interface AccountResultsQuery {
+  /**
+   * Keep only these accounts' rows and the sub-account rows whose parent row is kept.
+   * Filtering happens before decoding, so a large live store costs little more than its parse.
+   */
+  readonly accountCodes?: ReadonlySet<string>;
+}
+
+/** The API, one method per endpoint. Every method is cold and cancellable. */
+export interface C9Client {
+  /** The base URL (never the key). */
+  readonly endpoint: string;
+  /** `POST /portfolios/batch` → the new batch's id. */
+  submitBatch(payload: PortfolioRequest, options?: { readonly processingMode?: ProcessingMode }): Observable<BatchAccepted>;
+  /** `GET /portfolios/batch/{id}` → its status. The id is validated before it is put in the URL. */
+  getBatchStatus(batchId: string): Observable<BatchStatusResponse>;
+  /** `GET /results/accounts` → the caller's live rows (optionally only some accounts'). */
+  getAccountResults(query?: AccountResultsQuery): Observable<AccountResult[]>;
+  /** `POST /portfolios` → synchronous result (at most 100 accounts). */
+  calculate(payload: PortfolioRequest): Observable<SyncResponse>;
+  /** `GET /results?request_id=` → the result of an async `POST /portfolios`. */
+  getResults(requestId: string): Observable<SyncResponse>;
+  /** `GET /healthcheck/analytics-engine`. */
+  healthcheck(): Observable<HealthcheckEntries>;
+}
+
+/** Positions above which a submit body is streamed in chunks instead of sent as one string (about 1 MB). */
+export const STREAM_BODY_POSITIONS = 2000;
+
+const JSON_CONTENT = 'application/json';
+
+/** A parsed answer and its headers, as the methods receive it. */
+interface ParsedResponse {
+  readonly json: unknown;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Where the answer came from, for error messages. */
+interface RequestContext {
+  readonly method: string;
+  readonly path: string;
+  readonly nowMs: number;
+}
+
+/** The server's request id, under whichever header name the server or its proxy uses. */
+function requestIdOf(headers: Readonly<Record<string, string>>): string | undefined {
+  return headers['x-request-id'] ?? headers['x-amzn-requestid'] ?? headers['request-id'];
+}
+
+/**
+ * Turns a transport response into parsed JSON or the error it stands for: a non-2xx status
+ * becomes the matching {@link ApiError}, a 2xx body that is not JSON an {@link InvalidResponseError}.
+ *
+ * Example: `parseResponse({ status: 200, headers: {}, body: '{"a":1}' }, ctx)` → `{ a: 1 }`
+ *
+ * @param response what the transport answered
+ * @param context the request's method and path (for messages) and the scheduler's clock (for Retry-After)
+ */
+export function parseResponse(response: TransportResponse, context: RequestContext): unknown {
+  const { status, headers } = response;
+  const contentType = headers['content-type'];
+  const requestId = requestIdOf(headers);
+  if (status < 200 || status > 299) {
+    throw makeApiError({
+      status,
+      method: context.method,
+      path: context.path,
+      requestId,
+      contentType,
+      body: response.body,
+      retryAfterMs: parseRetryAfter(headers['retry-after'], context.nowMs),
+    });
+  }
+  // Some servers and proxies prefix JSON with a byte order mark, which JSON.parse refuses.
+  const body = response.body.charCodeAt(0) === 0xfeff ? response.body.slice(1) : response.body;
+  if (body.trim() === '') {
+    throw new InvalidResponseError({ status, contentType, body, requestId, reason: 'empty body' });
+  }
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    const looksLikeHtml = /html/i.test(contentType ?? '') || /^\s*</.test(body);
+    const reason = looksLikeHtml ? 'an HTML page' : 'malformed or truncated JSON';
+    throw new InvalidResponseError({ status, contentType, body, requestId, reason });
+  }
+}
+
+/**
+ * Keeps the rows of the given accounts and the sub-account rows whose parent row is kept,
+ * without decoding anything: the caller decodes only what survives.
+ *
+ * Example: `filterAccountRows(rows, new Set(['ACC1']))`
+ *
+ * @param rows the parsed `GET /results/accounts` array
+ * @param accountCodes the submitted account codes
+ */
+export function filterAccountRows(rows: readonly unknown[], accountCodes: ReadonlySet<string>): unknown[] {
+  const fieldOf = (row: unknown, field: string): unknown =>
+    typeof row === 'object' && row !== null ? (row as Record<string, unknown>)[field] : undefined;
+  const keptIds = new Set<string>();
+  for (const row of rows) {
+    const code = fieldOf(row, 'account_code');
+    const id = fieldOf(row, 'portfolio_id');
+    if (typeof code === 'string' && accountCodes.has(code) && typeof id === 'string') keptIds.add(id);
+  }
+  return rows.filter((row) => {
+    const code = fieldOf(row, 'account_code');
+    if (typeof code === 'string' && accountCodes.has(code)) return true;
+    const parent = fieldOf(row, 'parent_portfolio_id');
+    return typeof parent === 'string' && keptIds.has(parent);
+  });
+}
+
+/**
+ * Makes the API client. Every method is cold: nothing is sent until subscription, each
+ * subscription sends again, and unsubscribing aborts. Failures are retried per the one
+ * policy ({@link retryWithPolicy}); a 429 with `Retry-After` holds every request of this
+ * client until then.
+ *
+ * Example:
+ * ```ts
+ * const client = createClient({ endpoint: 'https://api.example', apiKey: process.env.C9_API_SECRET! });
+ * client.submitBatch(payload, { processingMode: 'priority' }).subscribe(({ batch_id }) => console.log(batch_id));
+ * ```
+ *
+ * @param options endpoint, key, and optionally fetch/transport, retry policy and scheduler
+ */
+export function createClient(options: ClientOptions): C9Client {
+  const { apiKey, retry: retryConfig = {} } = options;
+  if (typeof apiKey !== 'string' || apiKey.trim() === '') throw new TypeError('apiKey must be a non-empty string');
+  registerSecret(apiKey);
+  const endpoint = normalizeEndpoint(options.endpoint);
+  const scheduler = options.scheduler ?? retryConfig.scheduler ?? asyncScheduler;
+  const transport = options.transport ?? fetchTransport(options.fetch);
+  const policy = { ...retryConfig, scheduler };
+  // Made once here so an invalid policy fails at creation, not at the first request.
+  const retryIdempotent = retryWithPolicy<ParsedResponse>({ ...policy, idempotent: true });
+  const retrySubmit = retryWithPolicy<ParsedResponse>({ ...policy, idempotent: false });
+  const { maxDelayMs } = resolveRetryConfig(policy);
+  const throttle = createThrottle(scheduler);
+  const authorization = `Bearer ${apiKey}`;
+
+  /** Sends one request (per subscription, per retry) and yields the parsed response. */
+  function send(
+    route: EndpointRoute,
+    extra: { readonly headers?: Record<string, string>; readonly body?: () => RequestBody; readonly idempotent: boolean },
+  ): Observable<ParsedResponse> {
+    return defer(() => {
+      const body = extra.body?.();
+      const request: TransportRequest = {
+        method: route.method,
+        url: `${endpoint}${route.path}`,
+        headers: {
+          authorization,
+          accept: JSON_CONTENT,
+          ...(body === undefined ? {} : { 'content-type': JSON_CONTENT }),
+          ...extra.headers,
+        },
+        ...(body === undefined ? {} : { body }),
+      };
+      const attempt = defer(() => transport(request)).pipe(
+        map((response): ParsedResponse => ({
+          json: parseResponse(response, { method: route.method, path: route.path, nowMs: scheduler.now() }),
+          headers: response.headers,
+        })),
+        tap({
+          error: (error: unknown) => {
+            // One 429 with a hint holds every request of this client, not only the one that got it.
+            if (error instanceof RateLimitError && error.retryAfterMs !== undefined) {
+              throttle.pauseUntil(scheduler.now() + Math.min(error.retryAfterMs, maxDelayMs));
+            }
+          },
+        }),
+      );
+      return attempt.pipe(throttle.gate<ParsedResponse>(), extra.idempotent ? retryIdempotent : retrySubmit);
+    });
+  }
+
+  function payloadBody(payload: PortfolioRequest): () => RequestBody {
+    if (typeof payload !== 'object' || payload === null || !Array.isArray(payload.portfolio)) {
+      throw new TypeError('payload must be an object with a portfolio array');
+    }
+    return () => (payload.portfolio.length < STREAM_BODY_POSITIONS ? JSON.stringify(payload) : serializePayload(payload));
+  }
+
+  return {
+    endpoint,
+
+    submitBatch(payload, submitOptions = {}) {
+      const { processingMode = 'fifo' } = submitOptions;
+      if (!(PROCESSING_MODES as readonly string[]).includes(processingMode)) {
+        throw new TypeError(`processingMode must be one of ${PROCESSING_MODES.join(', ')}, got ${JSON.stringify(processingMode)}`);
+      }
+      const body = payloadBody(payload);
+      const route = endpoints.submitBatch();
+      return send(route, { headers: { 'x-processing-mode': processingMode }, body, idempotent: false }).pipe(
+        map(({ json }) => decodeOrThrow(BatchAccepted, json, 'batch submit answer')),
+      );
+    },
+
+    getBatchStatus(batchId) {
+      const route = endpoints.batchStatus(batchId);
+      return send(route, { idempotent: true }).pipe(
+        map(({ json, headers }) => ({
+          status: decodeOrThrow(BatchStatus, json, 'batch status'),
+          retryAfterMs: parseRetryAfter(headers['retry-after'], scheduler.now()),
+        })),
+      );
+    },
+
+    getAccountResults(query = {}) {
+      const { accountCodes } = query;
+      return send(endpoints.accountResults(), { idempotent: true }).pipe(
+        map(({ json }) => {
+          const rows = decodeOrThrow(t.UnknownArray, json, 'account results');
+          const kept = accountCodes === undefined ? rows : filterAccountRows(rows, accountCodes);
+          return decodeOrThrow(AccountResults, kept, 'account results');
+        }),
+      );
+    },
+
+    calculate(payload) {
+      const body = payloadBody(payload);
+      // The same portfolio calculated twice gives the same result and queues nothing, so a
+      // retry after an unclear failure does no harm (unlike a batch submit).
+      return send(endpoints.calculate(), { body, idempotent: true }).pipe(
+        map(({ json }) => decodeOrThrow(SyncResponse, json, 'calculation result')),
+      );
+    },
+
+    getResults(requestId) {
+      return send(endpoints.results(requestId), { idempotent: true }).pipe(
+        map(({ json }) => decodeOrThrow(SyncResponse, json, 'calculation result')),
+      );
+    },
+
+    healthcheck() {
+      return send(endpoints.healthcheck(), { idempotent: true }).pipe(
+        map(({ json }) => decodeOrThrow(HealthcheckEntries, json, 'healthcheck')),
+      );
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The production transport: one `fetch` per subscription, cancelled by unsubscribing,
+ * with network failures turned into {@link ConnectionError}s that say whether the
+ * request may have reached the server.
+ */
+import { Readable } from 'node:stream';
+import crossFetch from 'cross-fetch';
+import { Observable } from 'rxjs';
+import { ConnectionError } from './errors';
+import type { Transport, TransportRequest, TransportResponse } from './transport';
+
+// Failures that happen before a connection exists: no byte of the request can have been
+// sent, so even a submit is safe to send again.
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/** The system error codes found on an error and its causes (node-fetch puts them on the error, undici on `cause`). */
+function errorCodes(error: unknown, depth = 0): string[] {
+  if (typeof error !== 'object' || error === null || depth > 4) return [];
+  const codes: string[] = [];
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === 'string') codes.push(code);
+  codes.push(...errorCodes(cause, depth + 1));
+  if (Array.isArray(errors)) for (const inner of errors) codes.push(...errorCodes(inner, depth + 1));
+  return codes;
+}
+
+/**
+ * Tells whether a failed fetch may have delivered the request: false only when the failure
+ * is one of the "could not connect" codes and no response had started.
+ *
+ * Example: `mayHaveReachedServer(econnrefused, false)` → `false`
+ *
+ * @param error what fetch (or reading the body) rejected with
+ * @param responseStarted true when the status line had already arrived
+ */
+export function mayHaveReachedServer(error: unknown, responseStarted: boolean): boolean {
+  if (responseStarted) return true;
+  const codes = errorCodes(error);
+  return !(codes.length > 0 && codes.every((code) => NOT_SENT_CODES.has(code)));
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const codes = errorCodes(error);
+    const message = error.message || error.name;
+    return codes.length > 0 && !message.includes(codes[0]) ? `${message} (${codes[0]})` : message;
+  }
+  return String(error);
+}
+
+/** A response's headers as a plain object with lower-case names. */
+function lowerCaseHeaders(headers: Headers): Record<string, string> {
+  const out: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    out[name.toLowerCase()] = value;
+  });
+  return out;
+}
+
+/**
+ * A {@link Transport} on `fetch` (cross-fetch, i.e. node-fetch 2 on Node, by default).
+ * Each subscription sends one request with its own AbortController and reads the body as
+ * text; unsubscribing aborts it, even mid-download, and the abort is never reported as an
+ * error. A body factory is streamed as a Node Readable, so large payloads are never held
+ * as one string.
+ *
+ * ```
+ * subscribe:     ^-----------------r|      (r = { status, headers, body })
+ * unsubscribe:   ^------!                  (request aborted, nothing emitted)
+ * ```
+ *
+ * Example: `createClient({ endpoint, apiKey, transport: fetchTransport() })`
+ *
+ * @param fetchImpl the fetch to use; cross-fetch's by default
+ */
+export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch): Transport {
+  return (request: TransportRequest) =>
+    new Observable<TransportResponse>((subscriber) => {
+      const controller = new AbortController();
+      let settled = false;
+      let responseStarted = false;
+      let bodyError: { readonly error: unknown } | undefined;
+
+      let stream: Readable | undefined;
+      if (typeof request.body === 'function') {
+        stream = Readable.from(request.body());
+        // Without a listener an 'error' event (our factory failing, or node-fetch destroying
+        // the stream on abort) would crash the process.
+        stream.on('error', (error: unknown) => {
+          if (controller.signal.aborted || settled) return;
+          bodyError = { error };
+          controller.abort();
+        });
+      }
+      const body = stream ?? request.body;
+
+      const send = async (): Promise<TransportResponse> => {
+        const init: RequestInit & { duplex?: 'half' } = {
+          method: request.method,
+          headers: { ...request.headers },
+          signal: controller.signal,
+          // node-fetch 2 takes a Node Readable; Node's own fetch takes it as an async iterable with duplex 'half'.
+          body: body as RequestInit['body'],
+          ...(stream ? { duplex: 'half' as const } : {}),
+        };
+        const response = await fetchImpl(request.url, init);
+        responseStarted = true;
+        // Read inside the same cancellable scope: an unsubscribe mid-download aborts this too.
+        const text = await response.text();
+        return { status: response.status, headers: lowerCaseHeaders(response.headers), body: text };
+      };
+
+      send().then(
+        (response) => {
+          settled = true;
+          subscriber.next(response);
+          subscriber.complete();
+        },
+        (error: unknown) => {
+          settled = true;
+          if (bodyError) {
+            subscriber.error(bodyError.error);
+            return;
+          }
+          // Our own unsubscribe: the subscriber is gone and the AbortError is expected.
+          if (controller.signal.aborted) return;
+          subscriber.error(
+            new ConnectionError(`${request.method} ${request.url} failed: ${describe(error)}`, {
+              cause: error,
+              mayHaveReachedServer: mayHaveReachedServer(error, responseStarted),
+            }),
+          );
+        },
+      );
+
+      return () => {
+        if (!settled) controller.abort();
+        if (stream && !stream.destroyed) stream.destroy();
+      };
+    });
+}

@@ -1,0 +1,251 @@
+/**
+ * The one retry policy of the library: which failures are worth another attempt, how long
+ * to wait before it, and a throttle that makes every request of a client honour a 429.
+ */
+import { asyncScheduler, defer, mergeMap, Observable, retry, throwError, timer } from 'rxjs';
+import type { MonoTypeOperatorFunction, SchedulerLike } from 'rxjs';
+import { ApiError, ConnectionError, InternalServerError, RateLimitError } from './errors';
+
+/** Configuration of the one retry policy used by every request. */
+export interface RetryConfig {
+  /** Consecutive failures allowed before giving up; the count resets after a success. Default 4. */
+  readonly maxRetries?: number;
+  /** First backoff delay in ms. Default 500. */
+  readonly initialDelayMs?: number;
+  /** Backoff growth factor. Default 2. */
+  readonly factor?: number;
+  /** Cap of one backoff or Retry-After wait, in ms. Default 30 000. */
+  readonly maxDelayMs?: number;
+  /** Jitter as a fraction of the delay (0 = none, 0.2 = ±20 %). Default 0.2. */
+  readonly jitter?: number;
+  /** Random source in [0, 1) for jitter; inject a fixed one in tests. */
+  readonly random?: () => number;
+  /** Scheduler for the waits. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** The numeric defaults of {@link RetryConfig}. */
+export const DEFAULT_RETRY: Readonly<Required<Omit<RetryConfig, 'random' | 'scheduler'>>> = Object.freeze({
+  maxRetries: 4,
+  initialDelayMs: 500,
+  factor: 2,
+  maxDelayMs: 30_000,
+  jitter: 0.2,
+});
+
+const DAYS = '(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)';
+const LONG_DAYS = '(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)';
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+const MONTH = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
+const TIME = '(\\d{2}):(\\d{2}):(\\d{2})';
+// The three HTTP-date forms of RFC 9110 §5.6.7. Date.parse alone is not used: it accepts
+// "1" or "soon 5" as dates, and junk must fall back to backoff, not to a made-up instant.
+const IMF_FIXDATE = new RegExp(`^${DAYS}, (\\d{2}) ${MONTH} (\\d{4}) ${TIME} GMT$`, 'i');
+const RFC850_DATE = new RegExp(`^${LONG_DAYS}, (\\d{2})-${MONTH}-(\\d{2}) ${TIME} GMT$`, 'i');
+const ASCTIME_DATE = new RegExp(`^${DAYS} ${MONTH} ( \\d|\\d{2}) ${TIME} (\\d{4})$`, 'i');
+const DELAY_SECONDS = /^\d+(\.\d+)?$/;
+
+function utc(year: number, month: string, day: number, h: number, m: number, s: number): number | undefined {
+  const monthIndex = MONTHS.indexOf(month.toLowerCase());
+  if (monthIndex < 0 || day < 1 || day > 31 || h > 23 || m > 59 || s > 60) return undefined;
+  const ms = Date.UTC(year, monthIndex, day, h, m, Math.min(s, 59));
+  // Date.UTC rolls "31 Feb" over into March: refuse what does not round-trip.
+  return new Date(ms).getUTCDate() === day ? ms : undefined;
+}
+
+function parseHttpDate(value: string, nowMs: number): number | undefined {
+  let match = IMF_FIXDATE.exec(value);
+  if (match) return utc(Number(match[3]), match[2], Number(match[1]), Number(match[4]), Number(match[5]), Number(match[6]));
+  match = RFC850_DATE.exec(value);
+  if (match) {
+    // RFC 9110: a two-digit year more than 50 years in the future means the past century.
+    const yy = Number(match[3]);
+    const year = 2000 + yy > new Date(nowMs).getUTCFullYear() + 50 ? 1900 + yy : 2000 + yy;
+    return utc(year, match[2], Number(match[1]), Number(match[4]), Number(match[5]), Number(match[6]));
+  }
+  match = ASCTIME_DATE.exec(value);
+  if (match) return utc(Number(match[7]), match[1], Number(match[2].trim()), Number(match[3]), Number(match[4]), Number(match[5]));
+  return undefined;
+}
+
+/**
+ * Reads a `Retry-After` header as a wait in ms: delay-seconds (`"5"`, `"1.5"`) or an
+ * HTTP date (a past date means "now", 0). Anything else, negative numbers included, is
+ * `undefined`, never NaN. The caller caps the result.
+ *
+ * Example: `parseRetryAfter('2', now)` → `2000`; `parseRetryAfter('soon', now)` → `undefined`
+ *
+ * @param value the header value, if the server sent one
+ * @param nowMs the current time on the caller's scheduler clock (epoch ms)
+ */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (text === '') return undefined;
+  if (DELAY_SECONDS.test(text)) {
+    const ms = Math.round(Number(text) * 1000);
+    return Number.isFinite(ms) ? ms : undefined;
+  }
+  const at = parseHttpDate(text, nowMs);
+  if (at === undefined || !Number.isFinite(at)) return undefined;
+  return Math.max(0, Math.ceil(at - nowMs));
+}
+
+/**
+ * Decides whether a failed request may be sent again. Retries 408, 429, 5xx and connection
+ * failures; never 400/401/404/413, an invalid response or a decode error. A request that is
+ * not idempotent (a batch submit) is retried only when the server cannot have acted on it:
+ * 429, 503, or a connection failure before any byte was sent.
+ *
+ * Example: `isRetryable(new RateLimitError({ status: 429 }), { idempotent: false })` → `true`
+ *
+ * @param error the error the request ended with
+ * @param options.idempotent true when sending the request twice does no harm (GETs)
+ */
+export function isRetryable(error: unknown, options: { readonly idempotent: boolean }): boolean {
+  if (error instanceof ConnectionError) return options.idempotent || !error.mayHaveReachedServer;
+  if (!(error instanceof ApiError)) return false;
+  const { status } = error;
+  if (options.idempotent) return status === 408 || status === 429 || status >= 500;
+  // A 500 on a submit may have queued the batch before failing: sending it again could run it twice.
+  return status === 429 || status === 503;
+}
+
+/** The wait the server asked for, on the errors that carry one. */
+function serverHint(error: unknown): number | undefined {
+  if (error instanceof RateLimitError || error instanceof InternalServerError) return error.retryAfterMs;
+  return undefined;
+}
+
+function assertConfig(name: string, value: number, ok: boolean, rule: string): void {
+  if (typeof value !== 'number' || Number.isNaN(value) || !ok) {
+    throw new TypeError(`retry ${name} must be ${rule}, got ${String(value)}`);
+  }
+}
+
+/** The resolved policy: numbers checked, defaults applied. */
+interface ResolvedRetry {
+  readonly maxRetries: number;
+  readonly initialDelayMs: number;
+  readonly factor: number;
+  readonly maxDelayMs: number;
+  readonly jitter: number;
+  readonly random: () => number;
+  readonly scheduler: SchedulerLike;
+}
+
+/**
+ * Applies the defaults to a retry config and throws a TypeError for any invalid number.
+ *
+ * Example: `resolveRetryConfig({ maxRetries: -1 })` throws.
+ *
+ * @param config the caller's partial config
+ */
+export function resolveRetryConfig(config: RetryConfig = {}): ResolvedRetry {
+  const {
+    maxRetries = DEFAULT_RETRY.maxRetries,
+    initialDelayMs = DEFAULT_RETRY.initialDelayMs,
+    factor = DEFAULT_RETRY.factor,
+    maxDelayMs = DEFAULT_RETRY.maxDelayMs,
+    jitter = DEFAULT_RETRY.jitter,
+    random = Math.random,
+    scheduler = asyncScheduler,
+  } = config;
+  assertConfig('maxRetries', maxRetries, Number.isInteger(maxRetries) && maxRetries >= 0, 'an integer ≥ 0');
+  assertConfig('initialDelayMs', initialDelayMs, Number.isFinite(initialDelayMs) && initialDelayMs >= 0, 'a finite number ≥ 0');
+  assertConfig('factor', factor, Number.isFinite(factor) && factor >= 1, 'a finite number ≥ 1');
+  assertConfig('maxDelayMs', maxDelayMs, Number.isFinite(maxDelayMs) && maxDelayMs >= 0, 'a finite number ≥ 0');
+  assertConfig('jitter', jitter, jitter >= 0 && jitter <= 1, 'between 0 and 1');
+  if (typeof random !== 'function') throw new TypeError('retry random must be a function');
+  return { maxRetries, initialDelayMs, factor, maxDelayMs, jitter, random, scheduler };
+}
+
+/**
+ * The wait before retry number `attempt` (1-based): the server's hint when it gave one,
+ * otherwise exponential backoff with jitter; both capped at `maxDelayMs`.
+ *
+ * Example: with the defaults and no jitter, attempts 1, 2, 3 wait 500, 1000, 2000 ms.
+ *
+ * @param config a resolved config
+ * @param attempt which retry this is, from 1
+ * @param error the failure being retried (its `retryAfterMs` wins over backoff)
+ */
+export function retryDelay(config: ResolvedRetry, attempt: number, error?: unknown): number {
+  const hint = serverHint(error);
+  if (hint !== undefined && Number.isFinite(hint) && hint >= 0) return Math.min(hint, config.maxDelayMs);
+  const base = Math.min(config.initialDelayMs * config.factor ** (attempt - 1), config.maxDelayMs);
+  // random() in [0, 1) maps to a factor in [1 - jitter, 1 + jitter).
+  const jittered = base * (1 + config.jitter * (2 * config.random() - 1));
+  return Math.round(Math.min(Math.max(jittered, 0), config.maxDelayMs));
+}
+
+/**
+ * Resubscribes to the source after a retryable failure, waiting between attempts; gives up
+ * after `maxRetries` consecutive failures (a success resets the count) or at the first error
+ * that {@link isRetryable} refuses.
+ *
+ * ```
+ * initialDelayMs 10, factor 2, no jitter, maxRetries 2; every attempt fails with a 503:
+ * attempts: -#          -#                   -#
+ * waits:      <-10ms->    <------20ms------>
+ * result:   ---------------------------------#   (the third failure is passed on)
+ * ```
+ *
+ * Example: `client.get$.pipe(retryWithPolicy({ maxRetries: 3, idempotent: true }))`
+ *
+ * @param config the policy, plus `idempotent` (default true) telling whether the request may be sent twice
+ */
+export function retryWithPolicy<T>(config: RetryConfig & { readonly idempotent?: boolean } = {}): MonoTypeOperatorFunction<T> {
+  const resolved = resolveRetryConfig(config);
+  const { idempotent = true } = config;
+  return retry<T>({
+    count: resolved.maxRetries,
+    resetOnSuccess: true,
+    delay: (error: unknown, retryCount: number) =>
+      isRetryable(error, { idempotent }) ? timer(retryDelay(resolved, retryCount, error), resolved.scheduler) : throwError(() => error),
+  });
+}
+
+/** A pause shared by every request of one client; see {@link createThrottle}. */
+export interface Throttle {
+  /** Holds every gated request until `atMs` (scheduler clock); an earlier time than the current pause is ignored. */
+  pauseUntil(atMs: number): void;
+  /** The time the current pause ends (scheduler clock); in the past when there is none. */
+  readonly resumeAt: number;
+  /** Delays each subscription to the source until the pause is over. */
+  gate<T>(): MonoTypeOperatorFunction<T>;
+}
+
+/**
+ * Makes a throttle: once any request is told to wait (a 429 with `Retry-After`), every
+ * request that starts before that time waits too, instead of spending its own 429.
+ *
+ * ```
+ * pauseUntil(50) at 10
+ * request subscribed at 20:  ------------------------------(subscribed at 50)--a|
+ * ```
+ *
+ * Example: `const throttle = createThrottle(asyncScheduler); request$.pipe(throttle.gate())`
+ *
+ * @param scheduler the clock and timer of the waits
+ */
+export function createThrottle(scheduler: SchedulerLike = asyncScheduler): Throttle {
+  let resumeAt = Number.NEGATIVE_INFINITY;
+  const gated = <T>(source: Observable<T>): Observable<T> =>
+    defer(() => {
+      const wait = resumeAt - scheduler.now();
+      // Re-check after the wait: another 429 may have pushed the pause further meanwhile.
+      return wait > 0 ? timer(wait, scheduler).pipe(mergeMap(() => gated(source))) : source;
+    });
+  return {
+    pauseUntil(atMs: number): void {
+      if (Number.isFinite(atMs) && atMs > resumeAt) resumeAt = atMs;
+    },
+    get resumeAt(): number {
+      return resumeAt;
+    },
+    gate<T>(): MonoTypeOperatorFunction<T> {
+      return (source) => gated(source);
+    },
+  };
+}
