@@ -1,0 +1,210 @@
+/**
+ * The polling step: one submitted batch in, its statuses out until a terminal one.
+ */
+import {
+  asyncScheduler,
+  concatMap,
+  defer,
+  EMPTY,
+  expand,
+  map,
+  merge,
+  mergeMap,
+  NEVER,
+  type Observable,
+  type OperatorFunction,
+  type SchedulerLike,
+  take,
+  takeWhile,
+  tap,
+  throwError,
+  timer,
+} from 'rxjs';
+import { isTerminalStatus, type BatchStatus } from '../codecs';
+import type { BatchStatusResponse, C9Client } from '../http/client';
+import { BatchTimeoutError } from '../http/errors';
+import type { SubmittedBatch } from '../types';
+
+/**
+ * The longest delay a timer can take: Node (and browsers) run a longer `setInterval`
+ * after 1 ms instead, which would turn a long wait into a busy poll.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Options of {@link pollUntilTerminal}. All times are in milliseconds. */
+export interface PollConfig {
+  /** Wait after the first answer, and after any answer that shows progress. Default 1 000. */
+  readonly initialIntervalMs?: number;
+  /** Growth of the wait after each answer that shows no progress. Default 1.5. */
+  readonly factor?: number;
+  /** Cap of the computed wait (jitter included). A server hint is not capped. Default 15 000. */
+  readonly maxIntervalMs?: number;
+  /** Jitter as a fraction of the wait: 0.1 spreads each wait over ±10 %. Default 0.1. */
+  readonly jitter?: number;
+  /** Random source in [0, 1) for the jitter; inject a fixed one in tests. Default `Math.random`. */
+  readonly random?: () => number;
+  /**
+   * Overall deadline, counted from subscription, covering waits, retries and requests in
+   * flight. `Infinity` polls without a deadline. Default 30 minutes.
+   */
+  readonly timeoutMs?: number;
+  /** The scheduler of every wait and of the deadline. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+}
+
+interface ResolvedPollConfig {
+  readonly initialIntervalMs: number;
+  readonly factor: number;
+  readonly maxIntervalMs: number;
+  readonly jitter: number;
+  readonly random: () => number;
+  readonly timeoutMs: number;
+  readonly scheduler: SchedulerLike;
+}
+
+/**
+ * Polls `GET /portfolios/batch/{id}` for each submitted batch and emits every status, the
+ * terminal one (`completed`, `failed`, `completed_with_errors`) included, then completes.
+ *
+ * - The first poll is sent at subscription. The next one is sent a wait after the previous
+ *   answer arrived, so there is never more than one status request in flight per batch,
+ *   however slow the server is.
+ * - The wait starts at `initialIntervalMs` and grows by `factor` after every answer that
+ *   shows no progress, up to `maxIntervalMs`, with ±`jitter` spread drawn from `random`.
+ *   An answer whose `status`, `completed_pct` or `queue_position` changed resets it to
+ *   `initialIntervalMs`: a batch that moves is likely to move again soon, and one that
+ *   sits in the queue is polled less and less often.
+ * - A server hint (`retryAfterMs` on a 200) replaces the computed wait and is honoured in
+ *   full, even beyond `maxIntervalMs`: polling earlier than the server asked only adds
+ *   load it told us to avoid. The deadline still applies.
+ * - There is always an asynchronous gap between polls (at least `timer(0)`), so a client
+ *   that answers synchronously cannot grow the stack poll after poll.
+ * - One deadline, `timeoutMs`, runs from subscription. When it passes, the request in
+ *   flight (if any) is cancelled and the stream errors with a {@link BatchTimeoutError}
+ *   naming the batch, the last status seen (possibly one this library does not know:
+ *   unknown statuses are non-terminal) and the queue position.
+ * - Several input batches are polled concurrently (`mergeMap`), each with its own backoff
+ *   and its own deadline: a batch that is still queued must not hold back the others.
+ *   Tell their statuses apart by `batch_id`.
+ *
+ * ```
+ * initialIntervalMs = 10, factor = 2, answers take 5 ms, queue position unchanged
+ * request:   ^----!              ^----!                        ^----!
+ * answer:    -----q              -----q                        -----c
+ * wait:           |-----10-----|        |----------20--------|
+ * output:    -----q--------------------q-----------------------------(c|)
+ * deadline:  ^------------------------------ timeoutMs ---------------------------->#
+ * ```
+ *
+ * Example:
+ * ```ts
+ * of(batch).pipe(pollUntilTerminal(client, { initialIntervalMs: 2_000, timeoutMs: 10 * 60_000 }))
+ *   .subscribe((status) => console.log(status.status, status.completed_pct));
+ * ```
+ *
+ * @param client the API client; its own retry policy handles failed status requests
+ * @param config backoff, jitter, deadline and scheduler; see {@link PollConfig}
+ * @throws TypeError when a configuration value is out of range
+ */
+export function pollUntilTerminal(client: C9Client, config: PollConfig = {}): OperatorFunction<SubmittedBatch, BatchStatus> {
+  const {
+    initialIntervalMs = 1000,
+    factor = 1.5,
+    maxIntervalMs = 15_000,
+    jitter = 0.1,
+    random = Math.random,
+    timeoutMs = 30 * 60_000,
+    scheduler = asyncScheduler,
+  } = config;
+  const resolved: ResolvedPollConfig = { initialIntervalMs, factor, maxIntervalMs, jitter, random, timeoutMs, scheduler };
+  validate(resolved);
+  return mergeMap((batch) => pollOne(client, batch, resolved));
+}
+
+function validate(c: ResolvedPollConfig): void {
+  const fail = (what: string, value: unknown): never => {
+    throw new TypeError(`pollUntilTerminal: ${what}; got ${typeof value === 'number' ? String(value) : typeof value}`);
+  };
+  const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  if (!isNumber(c.initialIntervalMs) || c.initialIntervalMs < 0) fail('initialIntervalMs must be a finite number >= 0', c.initialIntervalMs);
+  if (!isNumber(c.factor) || c.factor < 1) fail('factor must be a finite number >= 1', c.factor);
+  if (!isNumber(c.maxIntervalMs) || c.maxIntervalMs < c.initialIntervalMs || c.maxIntervalMs > MAX_TIMER_MS) {
+    fail(`maxIntervalMs must be a number between initialIntervalMs and ${MAX_TIMER_MS}`, c.maxIntervalMs);
+  }
+  if (!isNumber(c.jitter) || c.jitter < 0 || c.jitter > 1) fail('jitter must be a number between 0 and 1', c.jitter);
+  if (typeof c.random !== 'function') fail('random must be a function returning a number in [0, 1)', c.random);
+  const timeoutOk = c.timeoutMs === Infinity || (isNumber(c.timeoutMs) && c.timeoutMs > 0 && c.timeoutMs <= MAX_TIMER_MS);
+  if (!timeoutOk) fail(`timeoutMs must be a number > 0 and <= ${MAX_TIMER_MS}, or Infinity`, c.timeoutMs);
+  if (typeof c.scheduler?.now !== 'function' || typeof c.scheduler.schedule !== 'function') fail('scheduler must be an RxJS scheduler', c.scheduler);
+}
+
+/** True when the answer shows the batch moved since the previous one. */
+function progressed(previous: BatchStatus, current: BatchStatus): boolean {
+  return (
+    previous.status !== current.status ||
+    previous.completed_pct !== current.completed_pct ||
+    previous.queue_position !== current.queue_position
+  );
+}
+
+function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig): Observable<BatchStatus> {
+  const { scheduler } = c;
+  return defer(() => {
+    // Per subscription: a re-subscription (retry, second subscriber) starts a fresh clock and backoff.
+    const startedAt = scheduler.now();
+    let lastSeen: BatchStatus | undefined;
+    let previous: BatchStatus | undefined;
+    let interval = c.initialIntervalMs;
+
+    // take(1): a transport that emitted twice must not fork the chain into two pollers.
+    const request = (): Observable<BatchStatusResponse> => client.getBatchStatus(batch.batchId).pipe(take(1));
+
+    const waitAfter = ({ status, retryAfterMs }: BatchStatusResponse): number => {
+      if (previous === undefined || progressed(previous, status)) interval = c.initialIntervalMs;
+      else interval = Math.min(interval * c.factor, c.maxIntervalMs);
+      previous = status;
+      if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) {
+        // Waiting past the deadline would only delay the timeout error, and would risk a
+        // timer longer than the platform allows.
+        const remaining = startedAt + c.timeoutMs - scheduler.now();
+        return Math.max(0, Math.min(retryAfterMs, remaining, MAX_TIMER_MS));
+      }
+      const spread = interval * c.jitter * (2 * c.random() - 1);
+      return Math.min(Math.max(0, interval + spread), c.maxIntervalMs);
+    };
+
+    const polls = request().pipe(
+      expand((response) =>
+        isTerminalStatus(response.status.status)
+          ? EMPTY
+          : // timer even for a 0 ms wait: the asynchronous gap is what keeps the stack flat.
+            timer(waitAfter(response), scheduler).pipe(concatMap(request)),
+      ),
+      map((response) => response.status),
+      tap((status) => {
+        lastSeen = status;
+      }),
+    );
+
+    const deadline: Observable<never> =
+      c.timeoutMs === Infinity
+        ? NEVER
+        : timer(c.timeoutMs, scheduler).pipe(
+            mergeMap(() =>
+              throwError(
+                () =>
+                  new BatchTimeoutError({
+                    batchId: batch.batchId,
+                    lastStatus: lastSeen?.status,
+                    queuePosition: lastSeen?.queue_position,
+                    elapsedMs: scheduler.now() - startedAt,
+                  }),
+              ),
+            ),
+          );
+
+    // The deadline's error unsubscribes the polls (and so the request in flight); the
+    // terminal status completes takeWhile, which unsubscribes the deadline's timer.
+    return merge(polls, deadline).pipe(takeWhile((status) => !isTerminalStatus(status.status), true));
+  });
+}

@@ -1,0 +1,74 @@
+/**
+ * The submit step: one portfolio in, one accepted batch handle out.
+ */
+import { asyncScheduler, concatMap, defer, map, take, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { accountCodesOf, PROCESSING_MODES, type PortfolioRequest, type ProcessingMode } from '../codecs';
+import type { C9Client } from '../http/client';
+import type { SubmittedBatch } from '../types';
+
+/** Options of {@link submitBatch}. */
+export interface SubmitBatchConfig {
+  /** `x-processing-mode` of every submit. Default `fifo`. */
+  readonly processingMode?: ProcessingMode;
+  /** The clock of `submittedAt`. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/**
+ * Submits each portfolio request with `POST /portfolios/batch` and emits its batch handle.
+ *
+ * Requests are submitted one at a time, in input order (`concatMap`): the server queues
+ * batches in arrival order (`fifo`), and `replace_all` drops every batch still queued, so
+ * overlapping submits would make the resulting queue depend on network timing. Retries are
+ * the client's job; this operator adds none (a second submit could create a second batch).
+ *
+ * ```
+ * request:   p----q-------------|
+ * submit p:  ^--a!
+ * submit q:       ^---b!            (q waits for p's answer: never two submits at once)
+ * output:    ---A-----B---------|   A = {batchId: a, accountCodes, submittedAt: t(p sent), …}
+ * ```
+ *
+ * Example:
+ * ```ts
+ * of(payload).pipe(submitBatch(client, { processingMode: 'priority' }))
+ *   .subscribe((batch) => console.log(batch.batchId, batch.accountCodes));
+ * ```
+ *
+ * @param client the API client that sends the request (and retries it when that is safe)
+ * @param config `processingMode` (default `fifo`) and the `scheduler` whose clock stamps `submittedAt`
+ * @throws TypeError when the processing mode is not one the API knows
+ */
+export function submitBatch(client: C9Client, config: SubmitBatchConfig = {}): OperatorFunction<PortfolioRequest, SubmittedBatch> {
+  const { processingMode = 'fifo', scheduler = asyncScheduler } = config;
+  if (!(PROCESSING_MODES as readonly string[]).includes(processingMode)) {
+    throw new TypeError(`submitBatch: processingMode must be one of ${PROCESSING_MODES.join(', ')}; got ${JSON.stringify(processingMode)}`);
+  }
+  if (typeof scheduler?.now !== 'function' || typeof scheduler.schedule !== 'function') {
+    throw new TypeError('submitBatch: scheduler must be an RxJS scheduler');
+  }
+
+  return concatMap((payload) =>
+    // defer: the stamp is taken when this submit is actually sent, which under concatMap
+    // can be long after the request arrived.
+    defer(() => {
+      const sentAt = scheduler.now();
+      // Read before sending: the caller may reuse the payload object once it is submitted.
+      const accountCodes = accountCodesOf(payload.portfolio);
+      const requestId = typeof payload.request_id === 'string' && payload.request_id !== '' ? payload.request_id : undefined;
+      return client.submitBatch(payload, { processingMode }).pipe(
+        take(1),
+        map(
+          (accepted): SubmittedBatch => ({
+            batchId: accepted.batch_id,
+            accountCodes,
+            submittedAt: new Date(sentAt).toISOString(),
+            processingMode,
+            endpoint: client.endpoint,
+            ...(requestId === undefined ? {} : { requestId }),
+          }),
+        ),
+      );
+    }),
+  );
+}
