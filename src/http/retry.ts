@@ -64,7 +64,7 @@ function parseHttpDate(value: string, nowMs: number): number | undefined {
     return utc(year, match[2], Number(match[1]), Number(match[4]), Number(match[5]), Number(match[6]));
   }
   match = ASCTIME_DATE.exec(value);
-  if (match) return utc(Number(match[7]), match[1], Number(match[2].trim()), Number(match[3]), Number(match[4]), Number(match[5]));
+  if (match) return utc(Number(match[6]), match[1], Number(match[2].trim()), Number(match[3]), Number(match[4]), Number(match[5]));
   return undefined;
 }
 
