@@ -14,7 +14,7 @@ import {
 import type { RetryConfig } from '../../src/http/retry';
 
 const http = (status: number, retryAfterMs?: number) => makeApiError({ status, retryAfterMs });
-const noJitter = (m: Context, extra: RetryConfig = {}): RetryConfig => ({
+const noJitter = (m: Context, extra: RetryConfig & { idempotent?: boolean } = {}): RetryConfig & { idempotent?: boolean } => ({
   initialDelayMs: 10,
   factor: 2,
   maxDelayMs: 1000,
