@@ -40,7 +40,7 @@ export interface FetchBatchResultsConfig {
  *
  * ```
  * input:    c--------f-----|          c = completed, f = failed
- * request:  ^--r!                     (none for f)
+ * request:  ^--r                      (none for f)
  * output:   ---R-----#                R = BatchResults, # = BatchFailedError
  * ```
  *

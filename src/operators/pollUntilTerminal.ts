@@ -88,12 +88,11 @@ interface ResolvedPollConfig {
  *   Tell their statuses apart by `batch_id`.
  *
  * ```
- * initialIntervalMs = 10, factor = 2, answers take 5 ms, queue position unchanged
- * request:   ^----!              ^----!                        ^----!
- * answer:    -----q              -----q                        -----c
- * wait:           |-----10-----|        |----------20--------|
- * output:    -----q--------------------q-----------------------------(c|)
- * deadline:  ^------------------------------ timeoutMs ---------------------------->#
+ * initialIntervalMs = 10, factor = 2, jitter = 0, each answer takes 5 ms, q = queued (no change)
+ * request:  ^----!         ^----!                   ^----!
+ * output:   -----q--------------q------------------------(c|)
+ * wait:          |---10ms--|    |-------20ms--------|
+ * deadline: ^------------------- timeoutMs from subscription ------------------># (BatchTimeoutError)
  * ```
  *
  * Example:

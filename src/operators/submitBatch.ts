@@ -23,10 +23,10 @@ export interface SubmitBatchConfig {
  * the client's job; this operator adds none (a second submit could create a second batch).
  *
  * ```
- * request:   p----q-------------|
- * submit p:  ^--a!
- * submit q:       ^---b!            (q waits for p's answer: never two submits at once)
- * output:    ---A-----B---------|   A = {batchId: a, accountCodes, submittedAt: t(p sent), …}
+ * request:   p----q--------------|
+ * submit p:  ^------a
+ * submit q:         ^---b            (q arrived at 5 but waits for p's answer)
+ * output:    -------A---B--------|   A = {batchId: a, accountCodes, submittedAt: t(p sent), …}
  * ```
  *
  * Example:

@@ -28,10 +28,10 @@ export interface RunBatchConfig {
  * flight and every pending wait.
  *
  * ```
- * submit:    ^--a!
- * polls:        ^-q!  ^-p!   ^-c!
- * results:                      ^--r!
- * output:    ---S--Q----P------C---(R|)
+ * submit:    ^--a
+ * polls:        ^-q  ^-p   ^-c
+ * results:                   ^--r
+ * output:    ---S-Q----P-----C--(R|)
  * ```
  * S = `{type:'submitted', batch}`, Q/P/C = `{type:'status', batch, status}`,
  * R = `{type:'results', batch, results}`. After `failed` the stream errors with
