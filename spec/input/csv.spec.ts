@@ -1,0 +1,167 @@
+import { readFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { readCsvPositions } from '../../src/input/csv';
+import { InputError } from '../../src/input/errors';
+import { collect, HEADER, scratchDir } from './helpers';
+
+describe('readCsvPositions', () => {
+  const files = scratchDir();
+  afterAll(() => files.cleanup());
+
+  async function failure(content: string | Buffer, name = 'bad.csv'): Promise<InputError> {
+    const path = files.write(name, content);
+    const error = await collect(readCsvPositions(path)).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(InputError);
+    return error as InputError;
+  }
+
+  it('should read the vendor sample as one position per row, values unchanged and in order', async () => {
+    const path = `${__dirname}/../../examples/sample_portfolio.csv`;
+    const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l !== '');
+    const header = lines[0].split(',');
+    const expected = lines.slice(1).map((line) => {
+      const cells = line.split(',');
+      return Object.fromEntries(header.map((name, i) => [name, cells[i]]).filter(([, v]) => v !== ''));
+    });
+
+    const positions = await collect(readCsvPositions(path));
+
+    expect(positions).toHaveLength(32);
+    expect(positions).toEqual(expected);
+    expect(typeof positions[0].net_position).toBe('string');
+  });
+
+  it('should drop a byte-order mark, accept CRLF and skip blank lines', async () => {
+    const path = files.write('excel.csv', `\uFEFF${HEADER}\r\nA,NYMEX,CL,FUT,202612,,5\r\n\r\n\r\nB,NYMEX,CL,FUT,202701,,-3\r\n\r\n`);
+
+    const positions = await collect(readCsvPositions(path));
+
+    expect(positions).toEqual([
+      { account_code: 'A', exchange_code: 'NYMEX', contract_code: 'CL', contract_type: 'FUT', contract_expiry: '202612', net_position: '5' },
+      { account_code: 'B', exchange_code: 'NYMEX', contract_code: 'CL', contract_type: 'FUT', contract_expiry: '202701', net_position: '-3' },
+    ]);
+    expect(Object.keys(positions[0])[0]).toBe('account_code');
+  });
+
+  it('should keep quoted commas, doubled quotes and line breaks inside a field', async () => {
+    const path = files.write('quoted.csv', `${HEADER},memo\r\n"A, Ltd",NYMEX,CL,FUT,202612,,5,"say ""hi"",\r\nthen go"\r\n`);
+
+    const [position] = await collect(readCsvPositions(path));
+
+    expect(position.account_code).toBe('A, Ltd');
+    expect(position.memo).toBe('say "hi",\r\nthen go');
+  });
+
+  it('should keep extra columns as position fields named by their header', async () => {
+    const path = files.write('extra.csv', `${HEADER},account_type,position_id,__proto__\nA,NYMEX,CL,FUT,202612,,5,S,p-1,x\n`);
+
+    const [position] = await collect(readCsvPositions(path));
+
+    expect(position).toMatchObject({ account_type: 'S', position_id: 'p-1' });
+    expect(Object.getOwnPropertyDescriptor(position, '__proto__')?.value).toBe('x');
+    expect(Object.getPrototypeOf(position)).toBe(Object.prototype);
+  });
+
+  it('should keep rows for the same contract separate and in file order', async () => {
+    const rows = ['A,ICE.EU,B,FUT,202612,,1', 'B,ICE.EU,B,FUT,202612,,2', 'A,ICE.EU,B,FUT,202612,,1', 'A,ICE.EU,B,FUT,202612,,01.0'];
+    const path = files.write('dups.csv', `${HEADER}\n${rows.join('\n')}\n`);
+
+    const positions = await collect(readCsvPositions(path));
+
+    expect(positions.map((p) => `${p.account_code}:${String(p.net_position)}`)).toEqual(['A:1', 'B:2', 'A:1', 'A:01.0']);
+  });
+
+  it('should read from a given stream split into small chunks', async () => {
+    const text = `\uFEFF${HEADER}\r\n"A\r\n",NYMEX,CL,FUT,202612,,5\r\n\r\nB,NYMEX,CL,FUT,202612,,x\r\n`;
+    const source = Readable.from([...Buffer.from(text)].map((b) => Buffer.from([b])));
+
+    const error = await collect(readCsvPositions('stream.csv', source)).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toBe('stream.csv:5: net_position: expected a number or a numeric string, got "x"');
+  });
+
+  it('should name the file, the line and the field of a value that is not numeric', async () => {
+    const error = await failure(`${HEADER}\nA,NYMEX,CL,FUT,202612,,5\n\nA,NYMEX,CL,FUT,202612,,1.5x\n`);
+
+    expect(error.message).toMatch(/bad\.csv:4: net_position: expected a number or a numeric string, got "1\.5x"$/);
+    expect(error.line).toBe(4);
+    expect(error.field).toBe('net_position');
+  });
+
+  it('should name the line where a record starts when an earlier field spans lines', async () => {
+    const error = await failure(`${HEADER},memo\r\nA,NYMEX,CL,FUT,202612,,5,"one\r\ntwo\r\nthree"\r\nA,NYMEX,,FUT,202612,,5,ok\r\n`);
+
+    expect(error.line).toBe(5);
+    expect(error.field).toBe('contract_code');
+    expect(error.message).toContain('bad.csv:5: contract_code: missing');
+  });
+
+  it('should fail a row with a missing required field', async () => {
+    const error = await failure(`account_code,exchange_code,contract_code,contract_type,contract_expiry\nA,NYMEX,CL,FUT,202612\n`);
+
+    expect(error.message).toMatch(/bad\.csv:2: net_position: missing/);
+  });
+
+  it('should fail a row with the wrong number of fields, naming its line', async () => {
+    const error = await failure(`${HEADER}\r\nA,NYMEX,CL,FUT,202612,,5\r\n\r\nA,NYMEX,CL,FUT,202612,,5,7\r\n`);
+
+    expect(error.line).toBe(4);
+    expect(error.message).toMatch(/bad\.csv:4: the record has 8 fields, the header has 7$/);
+  });
+
+  it('should fail a short first row, counting the header', async () => {
+    const error = await failure(`${HEADER}\nA,NYMEX,CL\n`);
+
+    expect(error.message).toMatch(/bad\.csv:2: the record has 3 fields, the header has 7$/);
+  });
+
+  it('should fail a quote that is never closed at the line where its record starts', async () => {
+    const error = await failure(`${HEADER}\nA,NYMEX,CL,FUT,202612,,5\nA,NYMEX,"CL,FUT,202612,,5\nA,NYMEX,CL,FUT,202612,,5\n`);
+
+    expect(error.line).toBe(3);
+    expect(error.message).toContain('never closed');
+  });
+
+  it('should fail a stray quote inside an unquoted field', async () => {
+    const error = await failure(`${HEADER}\nA,NYMEX,C"L,FUT,202612,,5\n`);
+
+    expect(error.line).toBe(2);
+  });
+
+  it('should fail a whitespace-only line instead of skipping it', async () => {
+    const error = await failure(`${HEADER}\nA,NYMEX,CL,FUT,202612,,5\n   \n`);
+
+    expect(error.line).toBe(3);
+  });
+
+  it('should fail a header with a repeated column', async () => {
+    const error = await failure(`${HEADER},net_position\nA,NYMEX,CL,FUT,202612,,5,6\n`);
+
+    expect(error.message).toMatch(/bad\.csv:1: net_position: the column appears twice/);
+  });
+
+  it('should fail a file separated by semicolons with a hint', async () => {
+    const error = await failure(`${HEADER.replace(/,/g, ';')}\nA;NYMEX;CL;FUT;202612;;5\n`);
+
+    expect(error.message).toMatch(/bad\.csv:1: .*only comma-separated/);
+  });
+
+  it('should accept a nameless column only while its cells are empty', async () => {
+    const good = files.write('trailing.csv', `${HEADER},\nA,NYMEX,CL,FUT,202612,,5,\n`);
+    await expect(collect(readCsvPositions(good))).resolves.toHaveLength(1);
+
+    const error = await failure(`${HEADER},\nA,NYMEX,CL,FUT,202612,,5,\nA,NYMEX,CL,FUT,202612,,5,oops\n`);
+    expect(error.message).toMatch(/bad\.csv:3: column 8 has a value but no name/);
+  });
+
+  it('should fail a missing file with its name', async () => {
+    const error = await collect(readCsvPositions('/nonexistent/dir/book.csv')).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toBe('/nonexistent/dir/book.csv: no such file');
+  });
+});

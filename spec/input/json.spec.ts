@@ -1,0 +1,61 @@
+import { InputError } from '../../src/input/errors';
+import { readJsonPortfolio } from '../../src/input/json';
+import { scratchDir } from './helpers';
+
+const A = { account_code: 'A', exchange_code: 'NYMEX', contract_code: 'CL', contract_type: 'FUT', contract_expiry: '202612', net_position: 5 };
+const B = { account_code: 'B', exchange_code: 'NYMEX', contract_code: 'CL', contract_type: 'CALL', contract_expiry: 202612, contract_strike: '70', net_position: '-2', extra: { deep: [1] } };
+
+describe('readJsonPortfolio', () => {
+  const files = scratchDir();
+  afterAll(() => files.cleanup());
+
+  async function failure(content: string): Promise<InputError> {
+    const error = await readJsonPortfolio(files.write('bad.json', content)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InputError);
+    return error as InputError;
+  }
+
+  it('should read a whole payload, keeping its top-level options and unknown fields', async () => {
+    const payload = { currency_code: 'EUR', calculation_type: 'margins', memo: 'night run', portfolio: [A, B] };
+
+    await expect(readJsonPortfolio(files.write('payload.json', JSON.stringify(payload)))).resolves.toEqual(payload);
+  });
+
+  it('should wrap a bare array of positions, kept unchanged and in order', async () => {
+    await expect(readJsonPortfolio(files.write('array.json', `\uFEFF${JSON.stringify([B, A, B])}\r\n`))).resolves.toEqual({ portfolio: [B, A, B] });
+  });
+
+  it('should name the path of a bad position field in a payload', async () => {
+    const error = await failure(JSON.stringify({ portfolio: [A, A, { ...A, net_position: '1,234' }] }));
+
+    expect(error.path).toBe('portfolio[2].net_position');
+    expect(error.message).toMatch(/bad\.json: portfolio\[2\]\.net_position: expected a number or a numeric string, got "1,234"/);
+  });
+
+  it('should name the path of a missing field in a bare array', async () => {
+    const { exchange_code: _dropped, ...noExchange } = A;
+    const error = await failure(JSON.stringify([A, noExchange]));
+
+    expect(error.message).toBe(`${error.file}: [1].exchange_code: missing (required)`);
+    expect(error.file).toMatch(/bad\.json$/);
+  });
+
+  it('should name a bad top-level option', async () => {
+    const error = await failure(JSON.stringify({ currency_code: 'XXX', portfolio: [A] }));
+
+    expect(error.path).toBe('currency_code');
+  });
+
+  it('should give the line of a syntax error', async () => {
+    const error = await failure('{\n  "portfolio": [\n    {"account_code": "A",}\n  ]\n}\n');
+
+    expect(error.line).toBe(3);
+    expect(error.message).toContain('not valid JSON');
+  });
+
+  it('should refuse JSON that is neither a payload nor an array', async () => {
+    const error = await failure('{"positions": []}');
+
+    expect(error.message).toContain('expected an object with a "portfolio" array');
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * CSV portfolio files, read as a stream: one position per record, in file order.
+ */
+import { createReadStream } from 'node:fs';
+import { pipeline, type Readable } from 'node:stream';
+import { parse, CsvError } from 'csv-parse';
+import type { Position } from '../codecs';
+import { InputError } from './errors';
+import { CsvLineTracker } from './lineTracker';
+import { checkPosition } from './validate';
+import { fileErrorReason } from './fileErrors';
+
+/** A record longer than this is refused: usually a quote that is never closed, swallowing the rest of the file. */
+export const MAX_CSV_RECORD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Reads a CSV portfolio as a stream of positions, one per record, in file order.
+ *
+ * The first non-empty line is the header; each column becomes a position field named by
+ * its header, extra columns included. Values stay the strings written in the file
+ * ("579" is not turned into 579). The one normalisation: an empty cell is left out of its
+ * position rather than sent as "" (a future's empty `contract_strike`). Empty lines are
+ * skipped; any other line is a record. Line ends may be LF or CRLF; a byte-order mark is
+ * dropped; quoted fields may hold commas, doubled quotes and line breaks.
+ *
+ * A record that cannot be read fails with an {@link InputError} naming the file, the line
+ * the record starts on, and the field.
+ *
+ * Example:
+ * ```ts
+ * for await (const position of readCsvPositions('book.csv')) send(position);
+ * ```
+ *
+ * @param file path of the CSV file
+ * @param source the bytes to read instead of opening `file` (tests, stdin); `file` still names it in errors
+ */
+export async function* readCsvPositions(file: string, source?: Readable): AsyncGenerator<Position, void, undefined> {
+  const tracker = new CsvLineTracker();
+  const parser = parse({
+    bom: true,
+    columns: false,
+    skip_empty_lines: true,
+    relax_column_count: false,
+    relax_quotes: false,
+    max_record_size: MAX_CSV_RECORD_BYTES,
+  });
+  const input = source ?? createReadStream(file);
+  // pipeline destroys every stage on error or early exit, so the file is closed either way.
+  const records: Readable = pipeline(input, tracker, parser, () => undefined);
+
+  let header: string[] | undefined;
+  let index = 0;
+  try {
+    for await (const chunk of records) {
+      const record = chunk as string[];
+      const line = tracker.startLine(index) ?? index + 1;
+      if (header === undefined) {
+        header = checkHeader(record, file, line);
+      } else {
+        yield toPosition(record, header, file, line);
+      }
+      index++;
+      tracker.release(index);
+    }
+  } catch (error) {
+    // The failing record is the one after every record the parser finished (the header
+    // counts), which may be ahead of the ones this loop has consumed.
+    const failing = error instanceof CsvError ? parser.info.records : index;
+    throw asInputError(error, file, tracker.startLine(failing), header);
+  } finally {
+    records.destroy();
+  }
+}
+
+function checkHeader(names: string[], file: string, line: number): string[] {
+  if (names.length === 1 && /[;\t|]/.test(names[0])) {
+    throw new InputError({ file, line }, `the header has a single column ${JSON.stringify(names[0])}: only comma-separated files are read`);
+  }
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (name !== '' && seen.has(name)) throw new InputError({ file, line, field: name }, 'the column appears twice in the header');
+    seen.add(name);
+  }
+  return names;
+}
+
+function toPosition(record: string[], header: string[], file: string, line: number): Position {
+  const row: Record<string, unknown> = {};
+  for (let i = 0; i < record.length; i++) {
+    const value = record[i];
+    if (value === '') continue;
+    const name = header[i];
+    if (name === '') {
+      throw new InputError({ file, line }, `column ${i + 1} has a value but no name in the header`);
+    }
+    // defineProperty, not assignment: a column named __proto__ is data like any other.
+    Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return checkPosition(row, (field) => ({ file, line, field }), 'missing: the cell is empty or the column is absent');
+}
+
+function asInputError(error: unknown, file: string, line: number | undefined, header: string[] | undefined): Error {
+  if (error instanceof InputError) return error;
+  if (error instanceof CsvError) {
+    return new InputError({ file, line: line ?? numberOr(error.lines) }, csvReason(error, header), { cause: error });
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  // A file-system error is about the file, not a line.
+  if (typeof code === 'string' && code.startsWith('E')) return new InputError({ file }, fileErrorReason(error), { cause: error });
+  return new InputError({ file, line }, fileErrorReason(error), { cause: error });
+}
+
+function csvReason(error: CsvError, header: string[] | undefined): string {
+  switch (error.code) {
+    case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
+    case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
+      const found = Array.isArray(error.record) ? error.record.length : undefined;
+      const expected = header?.length ?? /expect (\d+)/.exec(error.message)?.[1];
+      return `the record has ${found ?? 'a different number of'} fields, the header has ${expected ?? 'another number'}`;
+    }
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'a quoted field that starts in this record is never closed';
+    case 'CSV_MAX_RECORD_SIZE':
+      return `the record is longer than ${MAX_CSV_RECORD_BYTES / 1024 / 1024} MB (a quote that is never closed?)`;
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return `${columnOf(error, header)}a closing quote is followed by other characters (write a quote inside a quoted field as "")`;
+    case 'INVALID_OPENING_QUOTE':
+      return `${columnOf(error, header)}a quote inside an unquoted field (quote the whole field and double the quote)`;
+    default:
+      return error.message;
+  }
+}
+
+function columnOf(error: CsvError, header: string[] | undefined): string {
+  const column = error.column;
+  if (typeof column === 'string' && column !== '') return `${column}: `;
+  if (typeof column === 'number' && header?.[column]) return `${header[column]}: `;
+  return '';
+}
+
+function numberOr(value: unknown): number | undefined {
+  return typeof value === 'number' ? value : undefined;
+}
