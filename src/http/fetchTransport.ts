@@ -3,6 +3,8 @@
  * with network failures turned into {@link ConnectionError}s that say whether the
  * request may have reached the server.
  */
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { Readable } from 'node:stream';
 import crossFetch from 'cross-fetch';
 import { Observable } from 'rxjs';
@@ -46,6 +48,40 @@ function describe(error: unknown): string {
     return codes.length > 0 && !message.includes(codes[0]) ? `${message} (${codes[0]})` : message;
   }
   return String(error);
+}
+
+type AddRequest = (this: http.Agent, request: http.ClientRequest, options: unknown) => void;
+
+/**
+ * node-fetch 2 never ends the body of a response whose connection closes before its
+ * Content-Length was reached: `text()` would wait forever. Node marks such a response
+ * incomplete; reporting that as an error of the request makes node-fetch fail the body.
+ */
+function failIncompleteBodies<A extends http.Agent>(agent: A): A {
+  const holder = agent as unknown as { addRequest: AddRequest };
+  const addRequest = holder.addRequest;
+  holder.addRequest = function addRequestWatchingBody(this: http.Agent, request, options) {
+    request.once('response', (response: http.IncomingMessage) => {
+      response.once('close', () => {
+        if (response.complete || request.listenerCount('error') === 0) return;
+        const error = Object.assign(new Error('connection closed before the response body was complete'), { code: 'ECONNRESET' });
+        request.emit('error', error);
+      });
+    });
+    addRequest.call(this, request, options);
+  };
+  return agent;
+}
+
+// The same settings as Node's global agents, plus the incomplete-body check. Created on
+// first use so that merely importing this module opens nothing.
+let agents: { readonly http: http.Agent; readonly https: https.Agent } | undefined;
+function agentFor(url: URL): http.Agent {
+  agents ??= {
+    http: failIncompleteBodies(new http.Agent({ keepAlive: true, timeout: 5000 })),
+    https: failIncompleteBodies(new https.Agent({ keepAlive: true, timeout: 5000 })),
+  };
+  return url.protocol === 'https:' ? agents.https : agents.http;
 }
 
 /** A response's headers as a plain object with lower-case names. */
@@ -95,8 +131,10 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch):
       const body = stream ?? request.body;
 
       const send = async (): Promise<TransportResponse> => {
-        const init: RequestInit & { duplex?: 'half' } = {
+        const init: RequestInit & { duplex?: 'half'; agent?: (url: URL) => http.Agent } = {
           method: request.method,
+          // node-fetch's own option (other fetches ignore it): see failIncompleteBodies.
+          agent: agentFor,
           headers: { ...request.headers },
           signal: controller.signal,
           // node-fetch 2 takes a Node Readable; Node's own fetch takes it as an async iterable with duplex 'half'.

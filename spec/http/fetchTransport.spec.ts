@@ -1,0 +1,237 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { firstValueFrom } from 'rxjs';
+import { createClient } from '../../src/http/client';
+import { ConnectionError, InternalServerError, InvalidResponseError } from '../../src/http/errors';
+import { fetchTransport, mayHaveReachedServer } from '../../src/http/fetchTransport';
+import type { TransportResponse } from '../../src/http/transport';
+
+const KEY = 'sk-transport-spec-KEY-13579';
+const BATCH = 'b-1';
+
+let servers: http.Server[] = [];
+
+/** Starts a server on an ephemeral port of 127.0.0.1 and returns its base URL. */
+async function serve(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
+  const server = http.createServer(handler);
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, server };
+}
+
+afterEach(async () => {
+  const closing = servers.map(
+    (server) =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  servers = [];
+  await Promise.all(closing);
+});
+
+const client = (endpoint: string) =>
+  createClient({ endpoint, apiKey: KEY, transport: fetchTransport(), retry: { maxRetries: 0 } });
+
+/** Fails fast instead of hanging the suite when something that should happen does not. */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+function errorOf(promise: Promise<unknown>): Promise<unknown> {
+  return promise.then(
+    () => {
+      throw new Error('expected an error');
+    },
+    (error: unknown) => error,
+  );
+}
+
+describe('fetchTransport', () => {
+  it('should send the request and answer with status, lower-case headers and the body text', async () => {
+    let seen: { method?: string; url?: string; headers?: http.IncomingHttpHeaders; body?: string } = {};
+    const { url } = await serve((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        seen = { method: req.method, url: req.url, headers: req.headers, body };
+        res.writeHead(201, { 'Content-Type': 'application/json', 'X-Request-ID': 'abc' });
+        res.end('{"ok":true}');
+      });
+    });
+    const response = await firstValueFrom(
+      fetchTransport()({ method: 'POST', url: `${url}/x?y=1`, headers: { 'content-type': 'application/json', 'x-custom': 'v' }, body: '{"a":1}' }),
+    );
+    expect(response.status).toBe(201);
+    expect(response.body).toBe('{"ok":true}');
+    expect(response.headers['content-type']).toBe('application/json');
+    expect(response.headers['x-request-id']).toBe('abc');
+    expect(Object.keys(response.headers).every((name) => name === name.toLowerCase())).toBe(true);
+    expect(seen).toMatchObject({ method: 'POST', url: '/x?y=1', body: '{"a":1}' });
+    expect(seen.headers?.['x-custom']).toBe('v');
+  });
+
+  it('should report an HTML 502 from a proxy as an HTTP error with an excerpt', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(502, { 'Content-Type': 'text/html' });
+      res.end('<html><head><title>502 Bad Gateway</title></head><body><center>nginx</center></body></html>');
+    });
+    const error = await errorOf(firstValueFrom(client(url).getBatchStatus(BATCH)));
+    expect(error).toBeInstanceOf(InternalServerError);
+    expect((error as InternalServerError).status).toBe(502);
+    expect((error as InternalServerError).bodyExcerpt).toContain('502 Bad Gateway');
+    expect((error as InternalServerError).contentType).toBe('text/html');
+  });
+
+  it('should report an empty 200 as an invalid response', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end();
+    });
+    const error = await errorOf(firstValueFrom(client(url).getBatchStatus(BATCH)));
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect((error as InvalidResponseError).message).toMatch(/empty body/);
+  });
+
+  it('should decode a body that starts with a byte order mark', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+      res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ batch_id: BATCH, status: 'queued' }))]));
+    });
+    const { status } = await firstValueFrom(client(url).getBatchStatus(BATCH));
+    expect(status).toEqual({ batch_id: BATCH, status: 'queued' });
+  });
+
+  it('should report JSON cut short by the server as an invalid response', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{"batch_id":"b-1","sta');
+    });
+    const error = await errorOf(firstValueFrom(client(url).getBatchStatus(BATCH)));
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect((error as InvalidResponseError).bodyExcerpt).toBe('{"batch_id":"b-1","sta');
+  });
+
+  it('should report a connection dropped mid-body as a ConnectionError that may have reached the server', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '1000' });
+      res.write('{"batch_id":"b-1",', () => res.socket?.destroy());
+    });
+    const error = await within(errorOf(firstValueFrom(fetchTransport()({ method: 'GET', url: `${url}/x`, headers: {} }))), 2000, 'the body failing');
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).mayHaveReachedServer).toBe(true);
+  });
+
+  it('should report a socket closed after the request was sent as possibly delivered', async () => {
+    const { url } = await serve((req) => {
+      req.resume();
+      req.on('end', () => req.socket.destroy());
+    });
+    const error = await errorOf(firstValueFrom(fetchTransport()({ method: 'POST', url: `${url}/portfolios/batch`, headers: {}, body: '{}' })));
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).mayHaveReachedServer).toBe(true);
+  });
+
+  it('should report a refused connection as a ConnectionError that never reached the server', async () => {
+    const { url, server } = await serve(() => undefined);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const error = await errorOf(firstValueFrom(fetchTransport()({ method: 'POST', url: `${url}/portfolios/batch`, headers: {}, body: '{}' })));
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).mayHaveReachedServer).toBe(false);
+    expect((error as ConnectionError).message).toMatch(/ECONNREFUSED/);
+  });
+
+  it('should abort on unsubscribe while the body is downloading, without an error or unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let halfWritten!: () => void;
+      const written = new Promise<void>((resolve) => (halfWritten = resolve));
+      let socketClosed!: () => void;
+      const closed = new Promise<void>((resolve) => (socketClosed = resolve));
+      const { url } = await serve((req, res) => {
+        req.socket.on('close', () => socketClosed());
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100000' });
+        // Half a body, then nothing: only the client can end this.
+        res.write('{"batch_id":"b-1",', () => halfWritten());
+      });
+      const events: string[] = [];
+      const subscription = fetchTransport()({ method: 'GET', url: `${url}/portfolios/batch/b-1`, headers: {} }).subscribe({
+        next: () => events.push('next'),
+        error: (error: unknown) => events.push(`error ${String(error)}`),
+        complete: () => events.push('complete'),
+      });
+      await within(written, 2000, 'the server writing half a body');
+      // Let the client receive the headers, so the abort lands in the body download.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      subscription.unsubscribe();
+      await within(closed, 2000, 'the server seeing the socket close');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(events).toEqual([]);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('should stream a body factory to the server intact', async () => {
+    let received = '';
+    let encoding: string | undefined;
+    const { url } = await serve((req, res) => {
+      encoding = req.headers['transfer-encoding'];
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (received += chunk));
+      req.on('end', () => {
+        res.writeHead(202, { 'Content-Type': 'application/json' });
+        res.end('{"batch_id":"b-1"}');
+      });
+    });
+    const chunks = Array.from({ length: 500 }, (_, i) => `${i === 0 ? '[' : ','}{"n":${i},"text":"é ${'x'.repeat(100)}"}`);
+    async function* body(): AsyncIterable<string> {
+      for (const chunk of chunks) yield chunk;
+      yield ']';
+    }
+    const response: TransportResponse = await firstValueFrom(
+      fetchTransport()({ method: 'POST', url: `${url}/portfolios/batch`, headers: { 'content-type': 'application/json' }, body }),
+    );
+    expect(response.status).toBe(202);
+    expect(encoding).toBe('chunked');
+    expect(received).toBe(`${chunks.join('')}]`);
+    expect((JSON.parse(received) as unknown[]).length).toBe(500);
+  });
+
+  it('should stop the body factory and fail with its own error when it throws', async () => {
+    const { url } = await serve((req, res) => {
+      req.resume();
+      req.on('end', () => res.end('{}'));
+    });
+    const boom = new Error('payload source failed');
+    async function* body(): AsyncIterable<string> {
+      yield '[';
+      throw boom;
+    }
+    const error = await errorOf(firstValueFrom(fetchTransport()({ method: 'POST', url: `${url}/p`, headers: {}, body })));
+    expect(error).toBe(boom);
+  });
+});
+
+describe('mayHaveReachedServer', () => {
+  it('should be false only for connect-phase failures before any response', () => {
+    const coded = (code: string) => Object.assign(new Error(code), { code });
+    expect(mayHaveReachedServer(coded('ECONNREFUSED'), false)).toBe(false);
+    expect(mayHaveReachedServer(coded('ENOTFOUND'), false)).toBe(false);
+    expect(mayHaveReachedServer(coded('EAI_AGAIN'), false)).toBe(false);
+    // Node's own fetch nests the code in `cause`.
+    expect(mayHaveReachedServer(new TypeError('fetch failed', { cause: coded('ECONNREFUSED') }), false)).toBe(false);
+    expect(mayHaveReachedServer(coded('ECONNRESET'), false)).toBe(true);
+    expect(mayHaveReachedServer(new Error('socket hang up'), false)).toBe(true);
+    expect(mayHaveReachedServer(coded('ECONNREFUSED'), true)).toBe(true);
+  });
+});
