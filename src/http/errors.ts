@@ -38,12 +38,21 @@ export interface ApiErrorInit {
   readonly retryAfterMs?: number;
 }
 
+/** Redacts a field that came from outside (a header, a path, a server's words) before it is stored. */
+function redactField(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : redact(value);
+}
+
 /** Cuts a response body to a short, single-line, redacted excerpt. */
 export function bodyExcerpt(body: string | undefined): string {
   if (body === undefined) return '';
   const flat = body.replace(/\s+/g, ' ').trim();
-  const cut = flat.length > BODY_EXCERPT_LENGTH ? `${flat.slice(0, BODY_EXCERPT_LENGTH)}…` : flat;
-  return redact(cut);
+  if (flat.length <= BODY_EXCERPT_LENGTH) return redact(flat);
+  // Redact before cutting, up to the next space: a key cut in half at the excerpt's end
+  // would no longer be recognised, and its first half would leak. Keys hold no spaces.
+  const space = flat.indexOf(' ', BODY_EXCERPT_LENGTH);
+  const head = redact(space < 0 ? flat : flat.slice(0, space));
+  return `${head.slice(0, BODY_EXCERPT_LENGTH)}…`;
 }
 
 /** Pulls the human message out of the API's error bodies (`{error: "…"}` or `{error: {message}}`). */
@@ -80,11 +89,11 @@ export class ApiError extends C9Error {
     const where = init.method && init.path ? ` (${init.method} ${init.path})` : '';
     super(message ?? `HTTP ${init.status}${where}: ${fromServer ?? (bodyExcerpt(init.body) || 'no body')}`);
     this.status = init.status;
-    this.requestId = init.requestId;
-    this.contentType = init.contentType;
+    this.requestId = redactField(init.requestId);
+    this.contentType = redactField(init.contentType);
     this.bodyExcerpt = bodyExcerpt(init.body);
-    this.method = init.method;
-    this.path = init.path;
+    this.method = redactField(init.method);
+    this.path = redactField(init.path);
   }
 
   override toJSON(): Record<string, unknown> {
@@ -189,9 +198,9 @@ export class InvalidResponseError extends C9Error {
         (excerpt === '' ? 'empty body' : JSON.stringify(excerpt)),
     );
     this.status = init.status;
-    this.contentType = init.contentType;
+    this.contentType = redactField(init.contentType);
     this.bodyExcerpt = excerpt;
-    this.requestId = init.requestId;
+    this.requestId = redactField(init.requestId);
   }
 
   override toJSON(): Record<string, unknown> {
@@ -227,7 +236,7 @@ export class DecodeError extends C9Error {
   readonly paths: readonly string[];
   constructor(what: string, paths: readonly string[], lines: readonly string[]) {
     super(`invalid ${what}:\n${lines.join('\n')}`);
-    this.paths = paths;
+    this.paths = paths.map(redact);
   }
   override toJSON(): Record<string, unknown> {
     return { ...super.toJSON(), paths: this.paths };
@@ -241,8 +250,8 @@ export class BatchFailedError extends C9Error {
   readonly reason: string | undefined;
   constructor(batchId: string, reason?: string) {
     super(`batch ${batchId} failed${reason ? `: ${reason}` : ''}`);
-    this.batchId = batchId;
-    this.reason = reason;
+    this.batchId = redact(batchId);
+    this.reason = redactField(reason);
   }
   override toJSON(): Record<string, unknown> {
     return { ...super.toJSON(), batchId: this.batchId, reason: this.reason };
@@ -261,8 +270,8 @@ export class BatchTimeoutError extends C9Error {
     const state = init.lastStatus ?? 'no status yet';
     const queue = init.queuePosition === undefined ? '' : `, queue position ${init.queuePosition}`;
     super(`batch ${init.batchId} timed out after ${formatMs(init.elapsedMs)} (last status: ${state}${queue})`);
-    this.batchId = init.batchId;
-    this.lastStatus = init.lastStatus;
+    this.batchId = redact(init.batchId);
+    this.lastStatus = redactField(init.lastStatus);
     this.queuePosition = init.queuePosition;
     this.elapsedMs = init.elapsedMs;
   }
