@@ -84,7 +84,9 @@ export const PositionCodec = new t.Type<Position, Position, unknown>(
   (u, c) => {
     if (!t.UnknownRecord.is(u)) return t.failure(u, c, 'expected an object');
     const shape = positionShape(u);
-    const result = shape.validate(u, c);
+    // The shape gets its own context entry: without it the error paths would stop at the
+    // position (`portfolio[1]`) instead of naming its field (`portfolio[1].amount`).
+    const result = shape.validate(u, t.appendContext(c, '', shape, u));
     // Success returns the caller's own object, never a copy: nothing is re-typed on the way out.
     return result._tag === 'Right' ? t.success(u as Position) : result;
   },
