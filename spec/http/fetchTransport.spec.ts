@@ -222,6 +222,31 @@ describe('fetchTransport', () => {
   });
 });
 
+describe('fetchTransport with Node\'s own fetch', () => {
+  it('should stream a body factory and classify a refused connection the same way', async () => {
+    let received = '';
+    const { url } = await serve((req, res) => {
+      req.setEncoding('utf8');
+      req.on('data', (chunk: string) => (received += chunk));
+      req.on('end', () => res.end('{"ok":true}'));
+    });
+    async function* body(): AsyncIterable<string> {
+      yield '{"a":';
+      yield '1}';
+    }
+    const transport = fetchTransport(globalThis.fetch);
+    const response = await firstValueFrom(transport({ method: 'POST', url: `${url}/p`, headers: {}, body }));
+    expect(response.body).toBe('{"ok":true}');
+    expect(received).toBe('{"a":1}');
+
+    const refused = await serve(() => undefined);
+    await new Promise<void>((resolve) => refused.server.close(() => resolve()));
+    const error = await errorOf(firstValueFrom(transport({ method: 'GET', url: `${refused.url}/p`, headers: {} })));
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).mayHaveReachedServer).toBe(false);
+  });
+});
+
 describe('mayHaveReachedServer', () => {
   it('should be false only for connect-phase failures before any response', () => {
     const coded = (code: string) => Object.assign(new Error(code), { code });

@@ -15,7 +15,7 @@ import {
   decodeOrThrow,
 } from '../codecs';
 import type { AccountResult, PortfolioRequest, ProcessingMode } from '../codecs';
-import { endpoints, normalizeEndpoint } from './endpoints';
+import { endpoints, joinUrl, normalizeEndpoint } from './endpoints';
 import type { EndpointRoute } from './endpoints';
 import { InvalidResponseError, RateLimitError, makeApiError } from './errors';
 import { fetchTransport } from './fetchTransport';
@@ -81,13 +81,13 @@ export const STREAM_BODY_POSITIONS = 2000;
 const JSON_CONTENT = 'application/json';
 
 /** A parsed answer and its headers, as the methods receive it. */
-interface ParsedResponse {
+export interface ParsedResponse {
   readonly json: unknown;
   readonly headers: Readonly<Record<string, string>>;
 }
 
 /** Where the answer came from, for error messages. */
-interface RequestContext {
+export interface RequestContext {
   readonly method: string;
   readonly path: string;
   readonly nowMs: number;
@@ -200,7 +200,7 @@ export function createClient(options: ClientOptions): C9Client {
       const body = extra.body?.();
       const request: TransportRequest = {
         method: route.method,
-        url: `${endpoint}${route.path}`,
+        url: joinUrl(endpoint, route.path),
         headers: {
           authorization,
           accept: JSON_CONTENT,

@@ -124,7 +124,7 @@ function assertConfig(name: string, value: number, ok: boolean, rule: string): v
 }
 
 /** The resolved policy: numbers checked, defaults applied. */
-interface ResolvedRetry {
+export interface ResolvedRetryConfig {
   readonly maxRetries: number;
   readonly initialDelayMs: number;
   readonly factor: number;
@@ -141,7 +141,7 @@ interface ResolvedRetry {
  *
  * @param config the caller's partial config
  */
-export function resolveRetryConfig(config: RetryConfig = {}): ResolvedRetry {
+export function resolveRetryConfig(config: RetryConfig = {}): ResolvedRetryConfig {
   const {
     maxRetries = DEFAULT_RETRY.maxRetries,
     initialDelayMs = DEFAULT_RETRY.initialDelayMs,
@@ -170,7 +170,7 @@ export function resolveRetryConfig(config: RetryConfig = {}): ResolvedRetry {
  * @param attempt which retry this is, from 1
  * @param error the failure being retried (its `retryAfterMs` wins over backoff)
  */
-export function retryDelay(config: ResolvedRetry, attempt: number, error?: unknown): number {
+export function retryDelay(config: ResolvedRetryConfig, attempt: number, error?: unknown): number {
   const hint = serverHint(error);
   if (hint !== undefined && Number.isFinite(hint) && hint >= 0) return Math.min(hint, config.maxDelayMs);
   const base = Math.min(config.initialDelayMs * config.factor ** (attempt - 1), config.maxDelayMs);
