@@ -50,7 +50,29 @@ export interface PollConfig {
   readonly timeoutMs?: number;
   /** The scheduler of every wait and of the deadline. Default `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
+  /**
+   * Replaces the backoff with a strategy of your own (e.g. {@link adaptivePollInterval}).
+   * Called once per polled batch (per subscription), so the strategy it returns may keep
+   * that batch's history. A server hint still wins, and the deadline still applies.
+   * Default: none (the backoff above).
+   */
+  readonly nextInterval?: () => PollIntervalStrategy;
 }
+
+/** What a {@link PollIntervalStrategy} is told after each non-terminal answer that carries no server hint (a hint wins anyway). */
+export interface PollIntervalContext {
+  /** The answer just received. */
+  readonly status: BatchStatus;
+  /** The scheduler's clock when it arrived (ms). */
+  readonly nowMs: number;
+  /** When polling of this batch began (ms, the same clock). */
+  readonly startedAtMs: number;
+  /** The wait the built-in backoff would use (jitter included): a fallback for the strategy. */
+  readonly backoffMs: number;
+}
+
+/** Chooses the wait (ms) before the next poll of one batch; a value that is not a finite number >= 0 falls back to `backoffMs`. */
+export type PollIntervalStrategy = (context: PollIntervalContext) => number;
 
 interface ResolvedPollConfig {
   readonly initialIntervalMs: number;
@@ -60,6 +82,7 @@ interface ResolvedPollConfig {
   readonly random: () => number;
   readonly timeoutMs: number;
   readonly scheduler: SchedulerLike;
+  readonly nextInterval: (() => PollIntervalStrategy) | undefined;
 }
 
 /**
@@ -114,8 +137,9 @@ export function pollUntilTerminal(client: C9Client, config: PollConfig = {}): Op
     random = Math.random,
     timeoutMs = 30 * 60_000,
     scheduler = asyncScheduler,
+    nextInterval,
   } = config;
-  const resolved: ResolvedPollConfig = { initialIntervalMs, factor, maxIntervalMs, jitter, random, timeoutMs, scheduler };
+  const resolved: ResolvedPollConfig = { initialIntervalMs, factor, maxIntervalMs, jitter, random, timeoutMs, scheduler, nextInterval };
   validate(resolved);
   return mergeMap((batch) => pollOne(client, batch, resolved));
 }
@@ -135,6 +159,7 @@ function validate(c: ResolvedPollConfig): void {
   const timeoutOk = c.timeoutMs === Infinity || (isNumber(c.timeoutMs) && c.timeoutMs > 0 && c.timeoutMs <= MAX_TIMER_MS);
   if (!timeoutOk) fail(`timeoutMs must be a number > 0 and <= ${MAX_TIMER_MS}, or Infinity`, c.timeoutMs);
   if (typeof c.scheduler?.now !== 'function' || typeof c.scheduler.schedule !== 'function') fail('scheduler must be an RxJS scheduler', c.scheduler);
+  if (c.nextInterval !== undefined && typeof c.nextInterval !== 'function') fail('nextInterval must be a function returning a strategy', c.nextInterval);
 }
 
 /** True when the answer shows the batch moved since the previous one. */
@@ -154,6 +179,7 @@ function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig)
     let lastSeen: BatchStatus | undefined;
     let previous: BatchStatus | undefined;
     let interval = c.initialIntervalMs;
+    const strategy = c.nextInterval?.();
 
     // take(1): a transport that emitted twice must not fork the chain into two pollers.
     const request = (): Observable<BatchStatusResponse> => client.getBatchStatus(batch.batchId).pipe(take(1));
@@ -169,7 +195,10 @@ function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig)
         return Math.max(0, Math.min(retryAfterMs, remaining, MAX_TIMER_MS));
       }
       const spread = interval * c.jitter * (2 * c.random() - 1);
-      return Math.min(Math.max(0, interval + spread), c.maxIntervalMs);
+      const backoffMs = Math.min(Math.max(0, interval + spread), c.maxIntervalMs);
+      if (strategy === undefined) return backoffMs;
+      const chosen = strategy({ status, nowMs: scheduler.now(), startedAtMs: startedAt, backoffMs });
+      return typeof chosen === 'number' && Number.isFinite(chosen) && chosen >= 0 ? Math.min(chosen, MAX_TIMER_MS) : backoffMs;
     };
 
     const polls = request().pipe(
