@@ -1,6 +1,6 @@
 import { marbles } from 'rxjs-marbles/jest';
 import type { BatchStatus } from '../../src/codecs';
-import { trackProgress } from '../../src/operators/trackProgress';
+import { trackProgress, type ProgressReport } from '../../src/operators/trackProgress';
 
 const st = (status: string, extra: Partial<BatchStatus> = {}): BatchStatus => ({ batch_id: 'b', status, ...extra });
 
@@ -11,7 +11,7 @@ describe('trackProgress', () => {
       const a = st('processing', { completed_pct: 10 });
       const b = st('processing', { completed_pct: 40 });
       const source = m.cold('a-a-a-a-b-b-b-|', { a, b });
-      const expected = m.cold('a-a-s-a-b-b-t-|', {
+      const expected = m.cold<ProgressReport>('a-a-s-a-b-b-t-|', {
         a: { status: a },
         s: { status: a, anomaly: { kind: 'stalled', polls: 2 } },
         b: { status: b },
@@ -36,12 +36,13 @@ describe('trackProgress', () => {
     marbles((m) => {
       const p = (pct: number) => st('processing', { completed_pct: pct });
       const source = m.cold('a-b-c-d-|', { a: p(40), b: p(60), c: p(20), d: p(30) });
-      m.expect(source.pipe(trackProgress())).toBeObservable('a-b-c-d-|', {
+      const expected: Record<string, ProgressReport> = {
         a: { status: p(40) },
         b: { status: p(60) },
         c: { status: p(20), anomaly: { kind: 'regressed', fromPct: 60, toPct: 20 } },
         d: { status: p(30) },
-      });
+      };
+      m.expect(source.pipe(trackProgress())).toBeObservable('a-b-c-d-|', expected);
     }),
   );
 
@@ -59,7 +60,7 @@ describe('trackProgress', () => {
     marbles((m) => {
       const a = st('processing', { completed_pct: 10 });
       const tracked = m.cold('a-a-|', { a }).pipe(trackProgress({ stallPolls: 1 }));
-      const expected = { x: { status: a }, s: { status: a, anomaly: { kind: 'stalled', polls: 1 } } };
+      const expected: Record<string, ProgressReport> = { x: { status: a }, s: { status: a, anomaly: { kind: 'stalled', polls: 1 } } };
       m.expect(tracked).toBeObservable('x-s-|', expected);
       m.expect(tracked).toBeObservable('x-s-|', expected);
     }),
