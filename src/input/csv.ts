@@ -93,8 +93,9 @@ function toPosition(record: string[], header: string[], file: string, line: numb
     if (name === '') {
       throw new InputError({ file, line }, `column ${i + 1} has a value but no name in the header`);
     }
-    // defineProperty, not assignment: a column named __proto__ is data like any other.
-    Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
+    // A column named __proto__ is data like any other: assignment would set the prototype.
+    if (name === '__proto__') Object.defineProperty(row, name, { value, enumerable: true, writable: true, configurable: true });
+    else row[name] = value;
   }
   return checkPosition(row, (field) => ({ file, line, field }), 'missing: the cell is empty or the column is absent');
 }
