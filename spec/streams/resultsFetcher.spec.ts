@@ -1,0 +1,217 @@
+import { merge, type Observable, type Subscription } from 'rxjs';
+import { marbles } from 'rxjs-marbles/jest';
+import type { AccountResult, BatchStatus } from '../../src/codecs';
+import type { AccountResultsQuery, C9Client } from '../../src/http/client';
+import { BatchFailedError, InternalServerError } from '../../src/http/errors';
+import { createResultsFetcher } from '../../src/streams/resultsFetcher';
+import type { BatchResults, SubmittedBatch, TerminalBatch } from '../../src/types';
+
+const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const batchOf = (n: number, accountCodes: string[]): SubmittedBatch => ({
+  batchId: id(n),
+  accountCodes,
+  submittedAt: new Date(0).toISOString(),
+  processingMode: 'fifo',
+});
+const done = (batch: SubmittedBatch, status = 'completed'): TerminalBatch => ({ batch, status: { batch_id: batch.batchId, status } as BatchStatus });
+const row = (account: string, batchId: string, margin: number): AccountResult => ({
+  account_code: account,
+  portfolio_id: `p-${account}`,
+  request_id: batchId,
+  initial_margin: margin,
+  currency_code: 'USD',
+});
+
+/** A client whose results endpoint answers with `answer(call)`; records each call's time and accounts. */
+function fakeClient(now: () => number, answer: (call: number) => Observable<AccountResult[]>) {
+  const requests: { at: number; accounts: string[] }[] = [];
+  const fail = () => {
+    throw new Error('unexpected call');
+  };
+  const client: C9Client = {
+    endpoint: 'http://127.0.0.1:1',
+    submitBatch: fail,
+    getBatchStatus: fail,
+    calculate: fail,
+    getResults: fail,
+    healthcheck: fail,
+    getAccountResults: (query: AccountResultsQuery = {}) => {
+      requests.push({ at: now(), accounts: [...(query.accountCodes ?? [])].sort() });
+      return answer(requests.length - 1);
+    },
+  };
+  return { client, requests };
+}
+
+const accountsOf = (results: BatchResults) => results.rows.map((r) => r.account_code);
+
+describe('createResultsFetcher', () => {
+  it(
+    'should serve N batches finishing within the window with one request, each with its own rows',
+    marbles((m) => {
+      const batches = [1, 2, 3, 4, 5].map((n) => batchOf(n, [`A${n}`, `B${n}`]));
+      // The whole store, foreign rows included: the fetcher must not rely on the server's filter.
+      const store = [...batches.flatMap((b, i) => b.accountCodes.map((code) => row(code, b.batchId, i + 1))), row('FOREIGN', id(99), 1e9)];
+      const { client, requests } = fakeClient(() => m.scheduler.now(), () => m.cold('--a|', { a: store }));
+      const fetcher = createResultsFetcher(client, { windowMs: 50, scheduler: m.scheduler });
+      const got: { at: number; batchId: string; accounts: string[]; total: number }[] = [];
+      batches.forEach((b, i) => {
+        m.scheduler.schedule(() => {
+          fetcher.fetch(done(b)).subscribe((r) => got.push({ at: m.scheduler.now(), batchId: r.batchId, accounts: accountsOf(r), total: r.totalInitialMargin }));
+        }, i * 10);
+      });
+      m.flush();
+      expect(requests).toEqual([{ at: 50, accounts: ['A1', 'A2', 'A3', 'A4', 'A5', 'B1', 'B2', 'B3', 'B4', 'B5'] }]);
+      expect(got).toEqual(batches.map((b, i) => ({ at: 52, batchId: b.batchId, accounts: b.accountCodes, total: 2 * (i + 1) })));
+    }),
+  );
+
+  it(
+    'should open a new round for a batch that finishes after the window closed',
+    marbles((m) => {
+      const a = batchOf(1, ['A']);
+      const b = batchOf(2, ['B']);
+      const store = [row('A', a.batchId, 1), row('B', b.batchId, 2)];
+      const { client, requests } = fakeClient(() => m.scheduler.now(), () => m.cold('-a|', { a: store }));
+      const fetcher = createResultsFetcher(client, { windowMs: 20, scheduler: m.scheduler });
+      const got: { at: number; batchId: string }[] = [];
+      const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId });
+      m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
+      m.scheduler.schedule(() => fetcher.fetch(done(b)).subscribe(record), 30);
+      m.flush();
+      expect(requests).toEqual([
+        { at: 20, accounts: ['A'] },
+        { at: 50, accounts: ['B'] },
+      ]);
+      expect(got).toEqual([
+        { at: 21, batchId: a.batchId },
+        { at: 51, batchId: b.batchId },
+      ]);
+    }),
+  );
+
+  it(
+    'should re-fetch up to refetchAttempts times with backoff while accounts are missing, then report them',
+    marbles((m) => {
+      const b = batchOf(1, ['A', 'B']);
+      // B never shows up.
+      const { client, requests } = fakeClient(() => m.scheduler.now(), () => m.cold('-a|', { a: [row('A', b.batchId, 1)] }));
+      const fetcher = createResultsFetcher(client, { windowMs: 10, refetchAttempts: 3, refetchDelayMs: 100, refetchFactor: 2, scheduler: m.scheduler });
+      let result: BatchResults | undefined;
+      fetcher.fetch(done(b)).subscribe((r) => (result = r));
+      m.flush();
+      // window 10, answer +1, then waits 100, 200, 400 (each followed by a 10 ms window).
+      expect(requests.map((r) => r.at)).toEqual([10, 121, 332, 743]);
+      expect(result?.missing).toEqual(['B']);
+      expect(accountsOf(result as BatchResults)).toEqual(['A']);
+    }),
+  );
+
+  it(
+    'should stop re-fetching as soon as the late rows are fresh',
+    marbles((m) => {
+      const b = batchOf(1, ['A']);
+      const stale: AccountResult = { ...row('A', 'an-earlier-request', 5), submitted_time: '1969-12-31T00:00:00Z' };
+      const answers = [[stale], [stale], [row('A', b.batchId, 7)]];
+      const { client, requests } = fakeClient(() => m.scheduler.now(), (i) => m.cold('-a|', { a: answers[i] }));
+      const fetcher = createResultsFetcher(client, { windowMs: 0, refetchDelayMs: 10, refetchFactor: 1, scheduler: m.scheduler });
+      let result: BatchResults | undefined;
+      fetcher.fetch(done(b)).subscribe((r) => (result = r));
+      m.flush();
+      expect(requests).toHaveLength(3);
+      expect(result?.stale).toEqual([]);
+      expect(result?.totalInitialMargin).toBe(7);
+    }),
+  );
+
+  it(
+    'should not re-fetch when refetchAttempts is 0',
+    marbles((m) => {
+      const b = batchOf(1, ['A']);
+      const { client, requests } = fakeClient(() => m.scheduler.now(), () => m.cold('-a|', { a: [] }));
+      const fetcher = createResultsFetcher(client, { windowMs: 0, refetchAttempts: 0, scheduler: m.scheduler });
+      m.expect(fetcher.fetch(done(b))).toBeObservable('-(r|)', {
+        r: { batchId: b.batchId, status: 'completed', partial: false, rows: [], subAccountRows: [], missing: ['A'], stale: [], totalInitialMargin: 0, currencyCode: undefined, exceptions: [] },
+      });
+      m.flush();
+      expect(requests).toHaveLength(1);
+    }),
+  );
+
+  it(
+    'should refuse a failed batch without a request, and a batch that is not terminal',
+    marbles((m) => {
+      const b = batchOf(1, ['A']);
+      const { client, requests } = fakeClient(() => m.scheduler.now(), () => m.cold('-a|', { a: [] }));
+      const fetcher = createResultsFetcher(client, { scheduler: m.scheduler });
+      const failed = { batch: b, status: { batch_id: b.batchId, status: 'failed', error: 'replaced' } };
+      m.expect(fetcher.fetch(failed)).toBeObservable('#', undefined, new BatchFailedError(b.batchId, 'replaced'));
+      let refused: unknown;
+      fetcher.fetch(done(b, 'processing')).subscribe({ error: (e: unknown) => (refused = e) });
+      m.flush();
+      expect(refused).toBeInstanceOf(TypeError);
+      expect(requests).toHaveLength(0);
+    }),
+  );
+
+  it(
+    'should send nothing when every batch of a round leaves before the window closes',
+    marbles((m) => {
+      const { client, requests } = fakeClient(() => m.scheduler.now(), () => m.cold('-a|', { a: [] }));
+      const fetcher = createResultsFetcher(client, { windowMs: 50, scheduler: m.scheduler });
+      const subs: Subscription[] = [];
+      m.scheduler.schedule(() => subs.push(fetcher.fetch(done(batchOf(1, ['A']))).subscribe(), fetcher.fetch(done(batchOf(2, ['B']))).subscribe()), 0);
+      m.scheduler.schedule(() => subs.forEach((s) => s.unsubscribe()), 20);
+      m.flush();
+      expect(requests).toHaveLength(0);
+    }),
+  );
+
+  it(
+    'should keep a shared request while one batch still waits, and cancel it when the last one leaves',
+    marbles((m) => {
+      const answers: Observable<AccountResult[]>[] = [];
+      const { client, requests } = fakeClient(
+        () => m.scheduler.now(),
+        () => {
+          const answer = m.cold<AccountResult[]>('----a|', { a: [] });
+          answers.push(answer);
+          return answer;
+        },
+      );
+      const fetcher = createResultsFetcher(client, { windowMs: 10, refetchAttempts: 0, scheduler: m.scheduler });
+      let first: Subscription | undefined;
+      let second: Subscription | undefined;
+      m.scheduler.schedule(() => {
+        first = fetcher.fetch(done(batchOf(1, ['A']))).subscribe();
+        second = fetcher.fetch(done(batchOf(2, ['B']))).subscribe();
+      }, 0);
+      m.scheduler.schedule(() => first?.unsubscribe(), 11);
+      m.scheduler.schedule(() => second?.unsubscribe(), 12);
+      m.flush();
+      expect(requests).toHaveLength(1);
+      m.expect(answers[0]).toHaveSubscriptions('10ms ^-!');
+    }),
+  );
+
+  it(
+    'should give every batch of the round the request error',
+    marbles((m) => {
+      const error = new InternalServerError({ status: 500, body: '{"error":"Internal Server Error"}' });
+      const { client } = fakeClient(() => m.scheduler.now(), () => m.cold('-#', undefined, error));
+      const fetcher = createResultsFetcher(client, { windowMs: 5, scheduler: m.scheduler });
+      m.expect(merge(fetcher.fetch(done(batchOf(1, ['A']))), fetcher.fetch(done(batchOf(2, ['B']))))).toBeObservable('6ms #', undefined, error);
+      const other = fetcher.fetch(done(batchOf(3, ['C'])));
+      m.expect(other).toBeObservable('6ms #', undefined, error);
+    }),
+  );
+
+  it('should throw a TypeError for an invalid configuration when made', () => {
+    const { client } = fakeClient(() => 0, () => {
+      throw new Error('unused');
+    });
+    expect(() => createResultsFetcher(client, { windowMs: -1 })).toThrow(TypeError);
+    expect(() => createResultsFetcher(client, { refetchAttempts: 1.5 })).toThrow(TypeError);
+    expect(() => createResultsFetcher(client, { refetchFactor: 0.5 })).toThrow(TypeError);
+  });
+});

@@ -1,0 +1,216 @@
+/**
+ * One `GET /results/accounts` for every batch that finishes at about the same time.
+ */
+import { asyncScheduler, defer, map, mergeMap, Observable, of, take, throwError, timer, type SchedulerLike, type Subscription } from 'rxjs';
+import { isTerminalStatus, type AccountResult } from '../codecs';
+import type { C9Client } from '../http/client';
+import { BatchFailedError } from '../http/errors';
+import { selectBatchResults } from '../operators/selectBatchResults';
+import type { BatchResults, TerminalBatch } from '../types';
+
+/** Options of {@link createResultsFetcher}. All times are in milliseconds. */
+export interface ResultsFetcherConfig {
+  /** How long the first request of a round waits for others to join it. 0 still gathers the requests of the same moment. Default 50. */
+  readonly windowMs?: number;
+  /** Extra fetches when submitted accounts are missing or stale (the store may lag behind the batch). Default 3. */
+  readonly refetchAttempts?: number;
+  /** Wait before the first extra fetch; each later one waits `refetchFactor` times longer. Default 250. */
+  readonly refetchDelayMs?: number;
+  /** Growth of the wait between extra fetches. Default 2. */
+  readonly refetchFactor?: number;
+  /** Freshness tolerance against the client's clock; see `selectBatchResults`. Default 0. */
+  readonly clockSkewMs?: number;
+  /** The scheduler of the window and the waits. Default `asyncScheduler`. */
+  readonly scheduler?: SchedulerLike;
+}
+
+/** Fetches results for terminal batches, sharing requests; see {@link createResultsFetcher}. */
+export interface ResultsFetcher {
+  /**
+   * The results of one terminal batch: one value, then completion. Errors with
+   * `BatchFailedError` after `failed` (nothing is requested) and with a TypeError for a
+   * status that is not terminal.
+   */
+  fetch(terminal: TerminalBatch): Observable<BatchResults>;
+}
+
+/** A caller waiting for rows. */
+interface Waiter {
+  readonly accountCodes: readonly string[];
+  readonly subscriber: { next(rows: readonly AccountResult[]): void; error(error: unknown): void; complete(): void };
+}
+
+/** One request serving a group of waiters. */
+interface Flight {
+  readonly waiters: Set<Waiter>;
+  subscription?: Subscription;
+}
+
+/** Rows of one answer, indexed so each batch reads only its own instead of the whole store. */
+interface RowIndex {
+  readonly byAccount: Map<string, AccountResult[]>;
+  readonly byParent: Map<string, AccountResult[]>;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+function indexRows(rows: readonly AccountResult[]): RowIndex {
+  const byAccount = new Map<string, AccountResult[]>();
+  const byParent = new Map<string, AccountResult[]>();
+  for (const row of rows) {
+    push(byAccount, row.account_code, row);
+    if (row.parent_portfolio_id) push(byParent, row.parent_portfolio_id, row);
+  }
+  return { byAccount, byParent };
+}
+
+/** The rows that can matter to these accounts: their own, and the sub-account rows of those. */
+function rowsOf(index: RowIndex, accountCodes: readonly string[]): AccountResult[] {
+  const own: AccountResult[] = [];
+  for (const code of new Set(accountCodes)) for (const row of index.byAccount.get(code) ?? []) own.push(row);
+  const picked = new Set(own);
+  for (const row of own) {
+    if (!row.portfolio_id || row.parent_portfolio_id) continue;
+    // A Set: a sub-account row whose own account code was also submitted is already in.
+    for (const child of index.byParent.get(row.portfolio_id) ?? []) picked.add(child);
+  }
+  return [...picked];
+}
+
+/**
+ * Makes a results fetcher: batches that reach a terminal state within `windowMs` of each
+ * other share one `GET /results/accounts` (asking for the union of their accounts), and
+ * each gets its own rows, picked exactly as {@link fetchBatchResults} picks them
+ * (`selectBatchResults`). When some submitted accounts are missing or stale, the store
+ * may not have caught up yet: the batch fetches again, up to `refetchAttempts` times,
+ * waiting `refetchDelayMs`, then `refetchFactor` times longer each time (those fetches
+ * join rounds too), before reporting them. A request is cancelled when every batch it
+ * serves has unsubscribed; a round nobody waits for any more is never sent.
+ *
+ * ```
+ * windowMs = 50
+ * fetch(a):  ^----------------------r|
+ * fetch(b):     ^-------------------r|
+ * fetch(c):                                   ^--------------------r|
+ * requests:  |--50ms--|^--R                  |--50ms--|^--R             (a and b share one)
+ * ```
+ *
+ * Example:
+ * ```ts
+ * const fetcher = createResultsFetcher(client, { windowMs: 50 });
+ * watcher.watch(batch).pipe(last(), mergeMap((status) => fetcher.fetch({ batch, status })))
+ *   .subscribe((results) => console.log(results.rows.length, results.missing));
+ * ```
+ *
+ * @param client the API client
+ * @param config window, re-fetch policy, freshness tolerance and scheduler
+ * @throws TypeError when a value is out of range (at call time)
+ */
+export function createResultsFetcher(client: C9Client, config: ResultsFetcherConfig = {}): ResultsFetcher {
+  const { windowMs = 50, refetchAttempts = 3, refetchDelayMs = 250, refetchFactor = 2, clockSkewMs = 0, scheduler = asyncScheduler } = config;
+  const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const fail = (rule: string, value: unknown): never => {
+    throw new TypeError(`createResultsFetcher: ${rule}; got ${String(value)}`);
+  };
+  if (!finite(windowMs) || windowMs < 0) fail('windowMs must be a finite number >= 0', windowMs);
+  if (!Number.isInteger(refetchAttempts) || refetchAttempts < 0) fail('refetchAttempts must be an integer >= 0', refetchAttempts);
+  if (!finite(refetchDelayMs) || refetchDelayMs < 0) fail('refetchDelayMs must be a finite number >= 0', refetchDelayMs);
+  if (!finite(refetchFactor) || refetchFactor < 1) fail('refetchFactor must be a finite number >= 1', refetchFactor);
+  if (!finite(clockSkewMs) || clockSkewMs < 0) fail('clockSkewMs must be a finite number >= 0', clockSkewMs);
+  if (typeof scheduler?.now !== 'function' || typeof scheduler.schedule !== 'function') fail('scheduler must be an RxJS scheduler', scheduler);
+
+  // The round still gathering waiters, and its timer.
+  let gathering: Set<Waiter> | undefined;
+  let windowTimer: Subscription | undefined;
+  const flightOf = new Map<Waiter, Flight>();
+  const indexes = new WeakMap<readonly AccountResult[], RowIndex>();
+
+  const launch = (waiters: Set<Waiter>): void => {
+    gathering = undefined;
+    windowTimer = undefined;
+    const flight: Flight = { waiters };
+    const accountCodes = new Set<string>();
+    for (const waiter of waiters) {
+      flightOf.set(waiter, flight);
+      for (const code of waiter.accountCodes) accountCodes.add(code);
+    }
+    // Each waiter is settled once and forgotten first, so a waiter's reaction (unsubscribing
+    // others, starting new fetches) never sees a half-settled round.
+    const settle = (deliver: (waiter: Waiter) => void): void => {
+      const all = [...flight.waiters];
+      flight.waiters.clear();
+      for (const waiter of all) flightOf.delete(waiter);
+      for (const waiter of all) deliver(waiter);
+    };
+    flight.subscription = client
+      .getAccountResults({ accountCodes })
+      .pipe(take(1))
+      .subscribe({
+        next: (rows) => settle((waiter) => {
+          waiter.subscriber.next(rows);
+          waiter.subscriber.complete();
+        }),
+        error: (error: unknown) => settle((waiter) => waiter.subscriber.error(error)),
+        complete: () => settle((waiter) => waiter.subscriber.complete()),
+      });
+  };
+
+  /** The live rows of these accounts, from the next round's shared request. */
+  const rowsFor = (accountCodes: readonly string[]): Observable<readonly AccountResult[]> =>
+    new Observable<readonly AccountResult[]>((subscriber) => {
+      const waiter: Waiter = { accountCodes, subscriber };
+      if (gathering === undefined) {
+        const round = new Set<Waiter>();
+        gathering = round;
+        windowTimer = timer(windowMs, scheduler).subscribe(() => launch(round));
+      }
+      gathering.add(waiter);
+      return () => {
+        if (gathering?.delete(waiter) && gathering.size === 0) {
+          windowTimer?.unsubscribe();
+          gathering = undefined;
+          windowTimer = undefined;
+        }
+        const flight = flightOf.get(waiter);
+        if (flight === undefined) return;
+        flightOf.delete(waiter);
+        flight.waiters.delete(waiter);
+        if (flight.waiters.size === 0) flight.subscription?.unsubscribe();
+      };
+    });
+
+  const pick = (terminal: TerminalBatch, rows: readonly AccountResult[]): BatchResults => {
+    let index = indexes.get(rows);
+    if (index === undefined) {
+      index = indexRows(rows);
+      indexes.set(rows, index);
+    }
+    return selectBatchResults(terminal.batch, terminal.status, rowsOf(index, terminal.batch.accountCodes), { clockSkewMs });
+  };
+
+  return {
+    fetch(terminal: TerminalBatch): Observable<BatchResults> {
+      const { batch, status } = terminal;
+      if (status.status === 'failed') return throwError(() => new BatchFailedError(batch.batchId, status.error ?? undefined));
+      if (!isTerminalStatus(status.status)) {
+        // The store would answer with whatever ran before this batch: refuse rather than mislead.
+        return throwError(() => new TypeError(`fetch: batch ${batch.batchId} is not terminal (status ${status.status})`));
+      }
+      const attempt = (done: number): Observable<BatchResults> =>
+        rowsFor(batch.accountCodes).pipe(
+          take(1),
+          map((rows) => pick(terminal, rows)),
+          mergeMap((results) => {
+            const incomplete = results.missing.length > 0 || results.stale.length > 0;
+            if (!incomplete || done >= refetchAttempts) return of(results);
+            return timer(refetchDelayMs * refetchFactor ** done, scheduler).pipe(mergeMap(() => attempt(done + 1)));
+          }),
+        );
+      return defer(() => attempt(0));
+    },
+  };
+}
