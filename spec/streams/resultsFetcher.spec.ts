@@ -67,6 +67,28 @@ describe('createResultsFetcher', () => {
   );
 
   it(
+    'should give each batch the sub-account rows of its own master rows only',
+    marbles((m) => {
+      const a = batchOf(1, ['A']);
+      const b = batchOf(2, ['B']);
+      const store: AccountResult[] = [
+        row('A', a.batchId, 10),
+        { account_code: 'A-sub', portfolio_id: 'p-A-sub', parent_portfolio_id: 'p-A', initial_margin: 4 },
+        row('B', b.batchId, 20),
+        { account_code: 'B-sub', portfolio_id: 'p-B-sub', parent_portfolio_id: 'p-B', initial_margin: 8 },
+      ];
+      const { client } = fakeClient(() => m.scheduler.now(), () => m.cold('-a|', { a: store }));
+      const fetcher = createResultsFetcher(client, { windowMs: 0, scheduler: m.scheduler });
+      const got: Record<string, string[]> = {};
+      for (const batch of [a, b]) {
+        fetcher.fetch(done(batch)).subscribe((r) => (got[r.batchId] = [...accountsOf(r), ...r.subAccountRows.map((x) => x.account_code)]));
+      }
+      m.flush();
+      expect(got).toEqual({ [a.batchId]: ['A', 'A-sub'], [b.batchId]: ['B', 'B-sub'] });
+    }),
+  );
+
+  it(
     'should open a new round for a batch that finishes after the window closed',
     marbles((m) => {
       const a = batchOf(1, ['A']);
