@@ -26,18 +26,34 @@ export function findByKey<U extends { readonly keyHash: Buffer }>(users: readonl
   return found;
 }
 
-/** The SHA-256 of a key, the form in which {@link findByKey} compares it. */
+/**
+ * The SHA-256 of a key, the form in which {@link findByKey} compares it.
+ *
+ * Example: `users.push({ key, keyHash: hashKey(key) })`
+ *
+ * @param key an accepted API key
+ */
 export function hashKey(key: string): Buffer {
   return sha256(key);
 }
 
-/** The token of an `Authorization: Bearer <token>` header, if the header has that form. */
+/**
+ * The token of an `Authorization: Bearer <token>` header, if the header has that form.
+ *
+ * Example: `bearerToken('Bearer sk-1')` is 'sk-1'; `bearerToken('Basic sk-1')` is undefined.
+ *
+ * @param header the raw header value, if any
+ */
 export function bearerToken(header: string | undefined): string | undefined {
   const m = header === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
   return m ? m[1] : undefined;
 }
 
-/** A fresh demo key: `sk-demo-` and 24 random hex digits. */
+/**
+ * A fresh demo key: `sk-demo-` and 24 random hex digits.
+ *
+ * Example: `demoKey()` → 'sk-demo-4f1c…'
+ */
 export function demoKey(): string {
   return `sk-demo-${randomBytes(12).toString('hex')}`;
 }

@@ -52,7 +52,11 @@ export interface RowStamp {
   readonly submittedTime: string;
 }
 
-/** A fresh `portfolio_id`: 32 hex digits, the vendor's form. */
+/**
+ * A fresh `portfolio_id`: 32 hex digits, the vendor's form.
+ *
+ * Example: `newPortfolioId()` → 'ca6b921c04f6afa9e35608d61a0223b3'
+ */
 export function newPortfolioId(): string {
   return randomUUID().replace(/-/g, '');
 }

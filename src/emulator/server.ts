@@ -64,7 +64,8 @@ export interface EmulatorHandle {
   /** e.g. `http://127.0.0.1:43117` (no trailing slash). */
   readonly url: string;
   readonly port: number;
-  readonly apiKeys: readonly string[];
+  /** The accepted keys (a copy: changing it changes nothing). */
+  readonly apiKeys: string[];
   readonly faults: FaultController;
   readonly stats: EmulatorStats;
   /** Stops listening, destroys every open socket and cancels every timer. */
@@ -345,7 +346,7 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHa
       resolve({
         url: `http://${hostPart}:${address.port}`,
         port: address.port,
-        apiKeys: keys,
+        apiKeys: [...keys],
         faults,
         stats: { requests, lastSubmittedPayloads, startedBatches },
         close: () => {

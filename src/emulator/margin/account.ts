@@ -109,12 +109,24 @@ export interface AccountMargin {
   readonly portfolio: EnrichedPosition[];
 }
 
-/** Rounds to cents, the precision every reported figure has. */
+/**
+ * Rounds to cents, the precision every reported figure has.
+ *
+ * Example: `round2(55555.5555)` is 55555.56.
+ *
+ * @param x an amount
+ */
 export function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-/** `FUT`, `CALL` or `PUT` for the spellings files use (case-insensitive); undefined for anything else. */
+/**
+ * `FUT`, `CALL` or `PUT` for the spellings files use (case-insensitive); undefined for anything else.
+ *
+ * Example: `normaliseContractType('Future')` is 'FUT'; `normaliseContractType('p')` is 'PUT'.
+ *
+ * @param raw the `contract_type` of a position
+ */
 export function normaliseContractType(raw: string): 'FUT' | OptionRight | undefined {
   switch (raw.trim().toUpperCase()) {
     case 'FUT':
@@ -133,7 +145,13 @@ export function normaliseContractType(raw: string): 'FUT' | OptionRight | undefi
   }
 }
 
-/** `EX | CODE | TYPE | EXPIRY | STRIKE`, the way the vendor names a position in a message (strike 0 for futures). */
+/**
+ * `EX | CODE | TYPE | EXPIRY | STRIKE`, the way the vendor names a position in a message (strike 0 for futures).
+ *
+ * Example: 'ICE.EU | B | FUT | 20250300 | 0'
+ *
+ * @param p the position as written in the payload
+ */
 export function positionLabel(p: EtdInput): string {
   return `${p.exchangeCode} | ${p.contractCode} | ${p.contractType} | ${p.contractExpiry} | ${p.contractStrike === '' ? '0' : p.contractStrike}`;
 }

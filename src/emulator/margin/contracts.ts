@@ -138,7 +138,13 @@ export function findContract(exchange: string, code: string): ContractSpec | und
   return BY_KEY.get(`${exchange.trim().toUpperCase()}|${code.trim().toUpperCase()}`);
 }
 
-/** The listed contract months of a contract, ascending. */
+/**
+ * The listed contract months of a contract, ascending.
+ *
+ * Example: `listedMonths(findContract('EUREX', 'FDAX')!)` is [202603, 202606, …, 202812].
+ *
+ * @param spec a contract of the table
+ */
 export function listedMonths(spec: ContractSpec): readonly ContractMonth[] {
   return LISTED.get(spec) ?? listMonths(spec.expiries);
 }

@@ -40,7 +40,14 @@ export function parseExpiry(raw: string): ContractMonth | undefined {
   return undefined;
 }
 
-/** Months between two contract months (b − a), e.g. 202612 → 202701 is 1. */
+/**
+ * Months between two contract months (b − a).
+ *
+ * Example: `monthsBetween(202612, 202701)` is 1.
+ *
+ * @param a the earlier month
+ * @param b the later month
+ */
 export function monthsBetween(a: ContractMonth, b: ContractMonth): number {
   return (Math.floor(b / 100) - Math.floor(a / 100)) * 12 + ((b % 100) - (a % 100));
 }
@@ -61,12 +68,24 @@ export function nearestListed(wanted: ContractMonth, listed: readonly ContractMo
   return best;
 }
 
-/** The expiry date the emulator gives a contract month: the 15th, at midnight UTC, in ms. */
+/**
+ * The expiry date the emulator gives a contract month: the 15th, at midnight UTC, in ms.
+ *
+ * Example: `expiryTime(202612) === Date.UTC(2026, 11, 15)`
+ *
+ * @param m the contract month
+ */
 export function expiryTime(m: ContractMonth): number {
   return Date.UTC(Math.floor(m / 100), (m % 100) - 1, 15);
 }
 
-/** A valuation date written as YYYYMMDD, at midnight UTC, in ms; undefined when it is no calendar date. */
+/**
+ * A valuation date written as YYYYMMDD, at midnight UTC, in ms; undefined when it is no calendar date.
+ *
+ * Example: `dateTime(20260102) === Date.UTC(2026, 0, 2)`; `dateTime(20260231)` is undefined.
+ *
+ * @param yyyymmdd the date as an integer
+ */
 export function dateTime(yyyymmdd: number): number | undefined {
   if (!Number.isInteger(yyyymmdd)) return undefined;
   const y = Math.floor(yyyymmdd / 10000);

@@ -23,7 +23,13 @@ export const USD_PER_UNIT: Readonly<Record<CurrencyCode, number>> = {
   NZD: 0.6,
 };
 
-/** True when `code` is one of {@link CURRENCY_CODES}. */
+/**
+ * True when `code` is one of {@link CURRENCY_CODES}.
+ *
+ * Example: `isCurrencyCode('EUR')` is true; `isCurrencyCode('XAU')` is false.
+ *
+ * @param code any value
+ */
 export function isCurrencyCode(code: unknown): code is CurrencyCode {
   return typeof code === 'string' && (CURRENCY_CODES as readonly string[]).includes(code);
 }

@@ -52,7 +52,14 @@ export interface OptionsMargin {
 
 const MS_PER_YEAR = 365 * 86_400_000;
 
-/** Years from the valuation time to the series' expiry (the 15th of its month). */
+/**
+ * Years (of 365 days) from the valuation time to the series' expiry (the 15th of its month).
+ *
+ * Example: `yearsToExpiry(202612, Date.UTC(2026, 0, 2))` is 347/365.
+ *
+ * @param month the series' contract month
+ * @param valuationTime the valuation date, ms since the epoch
+ */
 export function yearsToExpiry(month: ContractMonth, valuationTime: number): number {
   return (expiryTime(month) - valuationTime) / MS_PER_YEAR;
 }
