@@ -57,6 +57,8 @@ describe('startEmulator', () => {
     const row = r.body.data[0];
     expect(row).toMatchObject({ account_code: 'c9', status: 'done', currency_code: 'USD', exceptions: [], closest_matches: [], request_id: r.body.request_id });
     expect(row.submitted_time).toBe(new Date(clock).toISOString());
+    expect(row.portfolio).toHaveLength(32);
+    expect(row.portfolio[0]).toEqual({ position_id: '0', exchange_code: 'NYMEX', contract_code: 'CS', contract_type: 'FUT', contract_expiry: '20261200', net_position: 579, margined: true, resolved_expiry: '202612' });
     const live = await call(emu, 'GET', '/results/accounts');
     expect(live.body).toEqual([row]);
   });
@@ -252,6 +254,18 @@ describe('startEmulator', () => {
     });
     expect(sockets).toBe(1);
     await expect(fetch(`${emu.url}/healthcheck/analytics-engine`)).rejects.toThrow();
+  });
+});
+
+describe('startEmulator without payload capture', () => {
+  it('should keep no payload when capturePayloads is false', async () => {
+    const emu = await startEmulator({ apiKeys: [KEY_A], capturePayloads: false });
+    try {
+      expect((await call(emu, 'POST', '/portfolios', { body: { portfolio: [etd('A')] } })).status).toBe(200);
+      expect(emu.stats.lastSubmittedPayloads.size).toBe(0);
+    } finally {
+      await emu.close();
+    }
   });
 });
 

@@ -8,7 +8,7 @@
  */
 import { CURRENCY_CODES, isCurrencyCode, type CurrencyCode } from './margin/fx';
 import { dateTime } from './margin/expiry';
-import type { PositionInput } from './margin/account';
+import type { OtherInput, PositionInput } from './margin/account';
 
 /** The positions of one (master) account, in payload order. */
 export interface AccountGroup {
@@ -58,88 +58,91 @@ function has(o: Obj, key: string): boolean {
   return Object.prototype.hasOwnProperty.call(o, key);
 }
 
-function requiredString(o: Obj, key: string, path: string): string {
+// Field checks take the position's index, not its path: the path string is only built for
+// the message of a bad field, which keeps a payload of millions of positions cheap to check.
+function at(index: number, key: string): string {
+  return `"portfolio[${index}].${key}"`;
+}
+
+function requiredString(o: Obj, key: string, index: number): string {
   const v = own(o, key);
-  if (v === undefined) throw new Invalid(`"${path}.${key}" is required`);
-  if (typeof v !== 'string') throw new Invalid(`"${path}.${key}" must be a string`);
-  if (v.trim() === '') throw new Invalid(`"${path}.${key}" is not allowed to be empty`);
+  if (v === undefined) throw new Invalid(`${at(index, key)} is required`);
+  if (typeof v !== 'string') throw new Invalid(`${at(index, key)} must be a string`);
+  if (v.trim() === '') throw new Invalid(`${at(index, key)} is not allowed to be empty`);
   return v;
 }
 
-function optionalString(o: Obj, key: string, path: string): string | undefined {
+function optionalString(o: Obj, key: string, index: number): string | undefined {
   const v = own(o, key);
   if (v === undefined || v === null || v === '') return undefined;
-  if (typeof v !== 'string') throw new Invalid(`"${path}.${key}" must be a string`);
+  if (typeof v !== 'string') throw new Invalid(`${at(index, key)} must be a string`);
   return v;
 }
 
-function numeric(o: Obj, key: string, path: string, required: boolean): number | undefined {
+function numeric(o: Obj, key: string, index: number, required: boolean): number | undefined {
   const v = own(o, key);
   if (v === undefined && !required) return undefined;
-  if (v === undefined) throw new Invalid(`"${path}.${key}" is required`);
+  if (v === undefined) throw new Invalid(`${at(index, key)} is required`);
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && NUMERIC.test(v.trim()) && Number.isFinite(Number(v))) return Number(v);
-  throw new Invalid(`"${path}.${key}" must be a number`);
+  throw new Invalid(`${at(index, key)} must be a number`);
 }
 
-function stringOrNumber(o: Obj, key: string, path: string, required: boolean): string | undefined {
+function stringOrNumber(o: Obj, key: string, index: number, required: boolean): string | undefined {
   const v = own(o, key);
   if (v === undefined || v === null) {
-    if (required) throw new Invalid(`"${path}.${key}" is required`);
+    if (required) throw new Invalid(`${at(index, key)} is required`);
     return undefined;
   }
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   if (typeof v === 'string') {
-    if (required && v.trim() === '') throw new Invalid(`"${path}.${key}" is not allowed to be empty`);
+    if (required && v.trim() === '') throw new Invalid(`${at(index, key)} is not allowed to be empty`);
     return v;
   }
-  throw new Invalid(`"${path}.${key}" must be a string`);
+  throw new Invalid(`${at(index, key)} must be a string`);
 }
 
-function positionId(o: Obj, index: number, path: string): string {
-  const v = stringOrNumber(o, 'position_id', path, false);
-  return v === undefined || v === '' ? String(index) : v;
+function other(shape: OtherInput['shape'], positionId: string, accountCode: string, subAccountCode: string | undefined, label: string): OtherInput {
+  return { shape, positionId, accountCode, subAccountCode, label };
 }
 
 function position(u: unknown, index: number): PositionInput {
-  const path = `portfolio[${index}]`;
-  if (!isObj(u)) throw new Invalid(`"${path}" must be of type object`);
-  const accountCode = requiredString(u, 'account_code', path);
-  const subAccountCode = optionalString(u, 'sub_account_code', path);
-  const id = positionId(u, index, path);
-  const base = { positionId: id, accountCode, subAccountCode };
+  if (!isObj(u)) throw new Invalid(`"portfolio[${index}]" must be of type object`);
+  const accountCode = requiredString(u, 'account_code', index);
+  const subAccountCode = optionalString(u, 'sub_account_code', index);
+  const givenId = stringOrNumber(u, 'position_id', index, false);
+  const positionId = givenId === undefined || givenId === '' ? String(index) : givenId;
 
   if (has(u, 'product_class') || has(u, 'risk_type')) {
-    for (const key of ['product_class', 'risk_type', 'qualifier']) requiredString(u, key, path);
-    stringOrNumber(u, 'bucket', path, true);
-    for (const key of ['label1', 'label2']) stringOrNumber(u, key, path, true);
-    return { ...base, shape: 'CRIF', label: `${String(own(u, 'risk_type'))} | ${String(own(u, 'qualifier'))}` };
+    for (const key of ['product_class', 'risk_type', 'qualifier']) requiredString(u, key, index);
+    for (const key of ['bucket', 'label1', 'label2']) stringOrNumber(u, key, index, true);
+    return other('CRIF', positionId, accountCode, subAccountCode, `${String(own(u, 'risk_type'))} | ${String(own(u, 'qualifier'))}`);
   }
   if (has(u, 'cusip')) {
-    const cusip = requiredString(u, 'cusip', path);
-    numeric(u, 'notional', path, true);
-    return { ...base, shape: 'CUSIP', label: cusip };
+    const cusip = requiredString(u, 'cusip', index);
+    numeric(u, 'notional', index, true);
+    return other('CUSIP', positionId, accountCode, subAccountCode, cusip);
   }
   if (has(u, 'currency_pair')) {
-    const pair = requiredString(u, 'currency_pair', path);
-    numeric(u, 'amount', path, true);
-    return { ...base, shape: 'FX', label: pair };
+    const pair = requiredString(u, 'currency_pair', index);
+    numeric(u, 'amount', index, true);
+    return other('FX', positionId, accountCode, subAccountCode, pair);
   }
   if (has(u, 'maturity')) {
-    const maturity = stringOrNumber(u, 'maturity', path, true) ?? '';
-    numeric(u, 'notional', path, true);
-    return { ...base, shape: 'BOND', label: maturity };
+    const maturity = stringOrNumber(u, 'maturity', index, true) ?? '';
+    numeric(u, 'notional', index, true);
+    return other('BOND', positionId, accountCode, subAccountCode, maturity);
   }
 
-  const exchangeCode = requiredString(u, 'exchange_code', path);
-  const contractCode = requiredString(u, 'contract_code', path);
-  const contractType = requiredString(u, 'contract_type', path);
-  const contractExpiry = stringOrNumber(u, 'contract_expiry', path, true) ?? '';
-  const net = numeric(u, 'net_position', path, true) ?? 0;
-  const contractStrike = stringOrNumber(u, 'contract_strike', path, false) ?? '';
-  const accountType = optionalString(u, 'account_type', path) ?? 'H';
-  if (!ACCOUNT_TYPES.includes(accountType)) throw new Invalid(`"${path}.account_type" must be one of [${ACCOUNT_TYPES.join(', ')}]`);
-  return { ...base, shape: 'ETD', exchangeCode, contractCode, contractType, contractExpiry, contractStrike, net, accountType };
+  const exchangeCode = requiredString(u, 'exchange_code', index);
+  const contractCode = requiredString(u, 'contract_code', index);
+  const contractType = requiredString(u, 'contract_type', index);
+  const contractExpiry = stringOrNumber(u, 'contract_expiry', index, true) ?? '';
+  const net = numeric(u, 'net_position', index, true) ?? 0;
+  const contractStrike = stringOrNumber(u, 'contract_strike', index, false) ?? '';
+  const accountType = optionalString(u, 'account_type', index) ?? 'H';
+  if (!ACCOUNT_TYPES.includes(accountType)) throw new Invalid(`${at(index, 'account_type')} must be one of [${ACCOUNT_TYPES.join(', ')}]`);
+  return { shape: 'ETD', positionId, accountCode, subAccountCode, exchangeCode, contractCode, contractType, contractExpiry, contractStrike, net, accountType };
 }
 
 function optionalBoolean(o: Obj, key: string, fallback: boolean): boolean {

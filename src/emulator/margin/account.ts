@@ -197,29 +197,21 @@ interface Holding {
   readonly options: Map<string, { month: ContractMonth; right: OptionRight; strike: number; net: number }>;
 }
 
+// Kept small on purpose: a row carries one of these per position, so on large accounts they
+// are most of the results body. What was sent (to match positions up) and what it resolved to.
 function enrich(p: EtdInput, r: Resolved): EnrichedPosition {
   const out: EnrichedPosition = {
     position_id: p.positionId,
-    account_code: p.accountCode,
     exchange_code: p.exchangeCode,
     contract_code: p.contractCode,
     contract_type: p.contractType,
     contract_expiry: p.contractExpiry,
-    contract_strike: p.contractStrike,
     net_position: p.net,
-    account_type: p.accountType,
     margined: r.ok,
   };
+  if (p.contractStrike !== '') out.contract_strike = p.contractStrike;
   if (p.subAccountCode !== undefined) out.sub_account_code = p.subAccountCode;
-  if (r.ok) {
-    out.contract_name = r.spec.name;
-    out.clearing_org = r.spec.clearingOrg;
-    out.currency_code = r.spec.currency;
-    out.resolved_type = r.type;
-    out.resolved_expiry = String(r.month);
-    out.price = r.spec.price;
-    out.multiplier = r.spec.multiplier;
-  }
+  if (r.ok) out.resolved_expiry = String(r.month);
   return out;
 }
 
@@ -248,7 +240,7 @@ export function marginAccount(positions: readonly PositionInput[], ctx: MarginCo
   for (const p of positions) {
     if (p.shape !== 'ETD') {
       exceptions.push(note(p.positionId, `Unsupported position type ${p.shape} on position ${p.label}`));
-      portfolio.push({ position_id: p.positionId, account_code: p.accountCode, position_type: p.shape, margined: false });
+      portfolio.push({ position_id: p.positionId, position_type: p.shape, margined: false });
       continue;
     }
     const r = resolve(p, ctx);
