@@ -17,6 +17,8 @@ export type ProcessingMode = (typeof PROCESSING_MODES)[number];
 export const REPLACED_ERROR = 'replaced by a later replace_all batch';
 /** The error of a batch none of whose accounts could be margined. */
 export const NOTHING_MARGINED_ERROR = 'no account could be margined';
+/** The error of a batch whose processing threw (an emulator bug, reported instead of crashing the process). */
+export const INTERNAL_ERROR = 'Internal Server Error';
 
 export type BatchState = 'queued' | 'processing' | 'completed' | 'failed' | 'completed_with_errors';
 
@@ -187,7 +189,19 @@ export class BatchEngine {
     }
   }
 
+  // Runs in a timer: an exception here would end the whole process, so it fails the batch instead.
   private step(b: Batch): void {
+    try {
+      this.process(b);
+    } catch {
+      if (b.state === 'processing') {
+        this.end(b, 'failed', INTERNAL_ERROR);
+        this.finish(b);
+      }
+    }
+  }
+
+  private process(b: Batch): void {
     const request = b.request;
     if (b.state !== 'processing' || !request) return;
     if (this.faults.holdOf(b.id) === 'processing') {
@@ -212,6 +226,10 @@ export class BatchEngine {
     }
     if (b.failedAccounts === b.total) this.end(b, 'failed', NOTHING_MARGINED_ERROR);
     else this.end(b, b.failedAccounts > 0 || b.exceptionCount > 0 ? 'completed_with_errors' : 'completed');
+    this.finish(b);
+  }
+
+  private finish(b: Batch): void {
     b.owner.processing.delete(b);
     if (this.faults.resultsLag > 0) b.owner.lag = { remaining: this.faults.resultsLag, undo: b.undo };
     b.undo = new Map();

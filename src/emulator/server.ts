@@ -82,18 +82,19 @@ interface User extends BatchOwner {
   readonly keyHash: Buffer;
   readonly window: SlidingWindow | undefined;
   /** Asynchronous `POST /portfolios` requests, by request id. */
-  readonly requests: Map<string, { status: 'loading' | 'success'; body: SyncBody | undefined }>;
+  readonly requests: Map<string, { status: 'loading' | 'success' | 'failed'; body: SyncBody | undefined }>;
 }
 
 /** `POST /portfolios` → 200 and `GET /results?request_id=` → 200. */
 interface SyncBody {
   request_id: string;
   username: string;
-  status: 'success' | 'loading';
+  status: 'success' | 'loading' | 'failed';
   data?: AccountRow[];
   runtime?: number;
   parameters?: Record<string, string | number | boolean>;
   memo?: string;
+  error?: { message: string };
 }
 
 const VERSION = 'c9-emulator-0.1.0';
@@ -246,11 +247,17 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHa
     }
     const requestId = v.requestId ?? randomUUID();
     if (v.executionMode === 'sync') return json(200, calculate(user, v, requestId));
-    const entry: { status: 'loading' | 'success'; body: SyncBody | undefined } = { status: 'loading', body: undefined };
+    const entry: { status: 'loading' | 'success' | 'failed'; body: SyncBody | undefined } = { status: 'loading', body: undefined };
     user.requests.set(requestId, entry);
     timers.after(msPerBatch + v.accounts.length * msPerAccount, () => {
-      entry.body = calculate(user, v, requestId);
-      entry.status = 'success';
+      // In a timer an exception would end the process: report it as the request's failure instead.
+      try {
+        entry.body = calculate(user, v, requestId);
+        entry.status = 'success';
+      } catch {
+        entry.body = { request_id: requestId, username: user.username, status: 'failed', error: { message: 'Internal Server Error' } };
+        entry.status = 'failed';
+      }
     });
     return json(200, { request_id: requestId, username: user.username, status: 'loading' });
   }
