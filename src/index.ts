@@ -38,6 +38,8 @@ export { createBatchWatcher } from './streams/batchWatcher';
 export type { BatchWatcher } from './streams/batchWatcher';
 export { createResultsFetcher } from './streams/resultsFetcher';
 export type { ResultsFetcherConfig, ResultsFetcher } from './streams/resultsFetcher';
+export { createOverlapGuard } from './streams/overlapGuard';
+export type { OverlapGuard, OverlapGuardConfig, OverlapPolicy, GuardedEntry } from './streams/overlapGuard';
 
 // Codecs & types: io-ts codecs double as the types of the values they decode.
 export {
@@ -84,6 +86,7 @@ export {
   BatchTimeoutError,
 } from './http/errors';
 export type { ApiErrorInit } from './http/errors';
+export { AccountOverlapError } from './streams/overlapGuard';
 
 // Input: portfolio files (CSV, JSON, NDJSON) to request payloads, with errors that name file and line.
 export {

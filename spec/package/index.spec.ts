@@ -6,6 +6,7 @@ import * as emulator from '../../src/emulator';
  * added or dropped here too: an export is a promise to users, never an accident.
  */
 const PUBLIC_RUNTIME_NAMES = [
+  'AccountOverlapError',
   'AccountResult',
   'AccountResults',
   'ApiError',
@@ -50,6 +51,7 @@ const PUBLIC_RUNTIME_NAMES = [
   'chunkByAccount',
   'createBatchWatcher',
   'createClient',
+  'createOverlapGuard',
   'createResultsFetcher',
   'decodeOrThrow',
   'describeEmulator',
@@ -74,6 +76,7 @@ const PUBLIC_RUNTIME_NAMES = [
 ];
 
 const ERROR_CLASSES = [
+  'AccountOverlapError',
   'ApiError',
   'AuthenticationError',
   'BadRequestError',
