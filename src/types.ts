@@ -61,3 +61,36 @@ export type BatchEvent =
   | { readonly type: 'submitted'; readonly batch: SubmittedBatch }
   | { readonly type: 'status'; readonly batch: SubmittedBatch; readonly status: BatchStatus }
   | { readonly type: 'results'; readonly batch: SubmittedBatch; readonly results: BatchResults };
+
+/**
+ * One step of a fan-out run (`runBatches`, `resumeBatches`): the three {@link BatchEvent}s
+ * plus what can happen between them when many batches run at once. `chunk` names a part of
+ * the input: `"3"` is the third payload, `"3.1"` and `"3.2"` its halves after a 413.
+ */
+export type BatchRunEvent =
+  | BatchEvent
+  /** The chunk shares accounts with chunks still in flight (named in `blockedBy`) and waits for them. */
+  | { readonly type: 'waiting'; readonly chunk: string; readonly accountCodes: readonly string[]; readonly blockedBy: readonly string[] }
+  /** The server refused the chunk as too large (413): it is resubmitted as two halves by account. */
+  | {
+      readonly type: 'split';
+      readonly chunk: string;
+      readonly accountCodes: readonly string[];
+      readonly into: readonly [string, string];
+      readonly error: Error;
+    }
+  /** `polls` answers in a row showed no change: reported, polling goes on until the deadline. */
+  | { readonly type: 'stalled'; readonly batch: SubmittedBatch; readonly status: BatchStatus; readonly polls: number }
+  /** `completed_pct` went down (from `fromPct` to `toPct`): reported, polling goes on. */
+  | { readonly type: 'regressed'; readonly batch: SubmittedBatch; readonly status: BatchStatus; readonly fromPct: number; readonly toPct: number }
+  /**
+   * This chunk or batch stopped without results (submit refused, batch failed, timed out,
+   * results request failed); the other batches go on. `batch` is absent when it was never accepted.
+   */
+  | {
+      readonly type: 'error';
+      readonly chunk: string;
+      readonly accountCodes: readonly string[];
+      readonly batch?: SubmittedBatch;
+      readonly error: Error;
+    };

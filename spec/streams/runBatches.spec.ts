@@ -1,0 +1,337 @@
+import { lastValueFrom, Observable, of, timer, toArray, map, type Subscription } from 'rxjs';
+import { marbles } from 'rxjs-marbles/jest';
+import type { TestScheduler } from 'rxjs/testing';
+import { createClient } from '../../src/http/client';
+import { AuthenticationError, BadRequestError, BatchFailedError, PayloadTooLargeError } from '../../src/http/errors';
+import type { TransportRequest, TransportResponse } from '../../src/http/transport';
+import { AccountOverlapError } from '../../src/streams/overlapGuard';
+import { runBatches, type RunBatchesConfig, type RunBatchesEvent } from '../../src/streams/runBatches';
+import { fakeC9, payloadOf } from './support/fakeC9';
+
+/** Deterministic timing: plain backoff every 5 ms, results window 2 ms, no re-fetch. */
+const base: RunBatchesConfig = {
+  adaptive: false,
+  poll: { initialIntervalMs: 5, factor: 1, jitter: 0, timeoutMs: 10_000 },
+  results: { windowMs: 2, refetchAttempts: 0 },
+};
+
+/** Subscribes and records each event as `[time, short description]`. */
+function record(scheduler: TestScheduler, events: Observable<RunBatchesEvent>, idOf: (n: number) => string = (n) => String(n)) {
+  const log: [number, string][] = [];
+  const all: RunBatchesEvent[] = [];
+  const state = { error: undefined as unknown, done: false };
+  const short = (id: string) => {
+    for (let n = 1; n < 100; n++) if (idOf(n) === id) return `#${n}`;
+    return id;
+  };
+  const subscription = events.subscribe({
+    next: (event) => {
+      all.push(event);
+      const at = scheduler.now();
+      switch (event.type) {
+        case 'submitted':
+          return log.push([at, `submitted ${short(event.batch.batchId)} ${event.batch.accountCodes.join(',')}`]);
+        case 'status':
+          return log.push([at, `status ${short(event.batch.batchId)} ${event.status.status} ${event.status.completed_pct ?? ''}`.trim()]);
+        case 'results':
+          return log.push([at, `results ${short(event.batch.batchId)} ${event.results.rows.map((r) => r.account_code).join(',')}`]);
+        case 'waiting':
+          return log.push([at, `waiting ${event.chunk} for ${event.blockedBy.join(',')}`]);
+        case 'split':
+          return log.push([at, `split ${event.chunk} into ${event.into.join(' ')}`]);
+        case 'stalled':
+          return log.push([at, `stalled ${short(event.batch.batchId)} after ${event.polls}`]);
+        case 'regressed':
+          return log.push([at, `regressed ${short(event.batch.batchId)} ${event.fromPct}->${event.toPct}`]);
+        case 'error':
+          return log.push([at, `error ${event.chunk} ${event.error.constructor.name}`]);
+        case 'report':
+          return log.push([at, 'report']);
+      }
+    },
+    error: (error: unknown) => (state.error = error),
+    complete: () => (state.done = true),
+  });
+  const report = () => {
+    const last = all[all.length - 1];
+    if (last?.type !== 'report') throw new Error('no report');
+    return last;
+  };
+  return { log, all, state, subscription, report };
+}
+
+describe('runBatches', () => {
+  it(
+    'should run at most `concurrency` batches at once and end with the report',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('B'), payloadOf('C')], { ...base, concurrency: 2, scheduler: m.scheduler }), fake.idOf);
+      m.flush();
+      const submits = fake.requests.filter((r) => r.kind === 'submit');
+      // C is sent only once A (or B) has its results: submit 0→1, polls 1→2, 7→8, 13→14 (done at 11), results 16→17.
+      expect(submits.map((r) => [r.at, r.detail])).toEqual([
+        [0, 'A:fifo'],
+        [0, 'B:fifo'],
+        [17, 'C:fifo'],
+      ]);
+      expect(run.log.filter(([, e]) => e.startsWith('submitted') || e.startsWith('results') || e === 'report')).toEqual([
+        [1, 'submitted #1 A'],
+        [1, 'submitted #2 B'],
+        [17, 'results #1 A'],
+        [17, 'results #2 B'],
+        [18, 'submitted #3 C'],
+        [34, 'results #3 C'],
+        [34, 'report'],
+      ]);
+      expect(run.state.done).toBe(true);
+      const { report } = run.report();
+      expect(report.batches.map((b) => [b.batch_id, b.status, b.accounts])).toEqual([
+        [fake.idOf(1), 'completed', 1],
+        [fake.idOf(2), 'completed', 1],
+        [fake.idOf(3), 'completed', 1],
+      ]);
+      expect(report.accounts_fetched).toBe(3);
+      expect(report.total_initial_margin).toBe(300);
+      expect(report.currency_code).toBe('USD');
+    }),
+  );
+
+  it(
+    'should chunk one big portfolio by account',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const run = record(m.scheduler, runBatches(fake.client, { payload: payloadOf('A', 'B', 'C', 'A'), maxAccounts: 2 }, { ...base, scheduler: m.scheduler }));
+      m.flush();
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A,B:fifo', 'C:fifo']);
+      expect(run.report().report.accounts_fetched).toBe(3);
+    }),
+  );
+
+  it(
+    'should share one results request among batches finishing together',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const payloads = ['A', 'B', 'C', 'D', 'E'].map((a) => payloadOf(a, `${a}2`));
+      const run = record(m.scheduler, runBatches(fake.client, payloads, { ...base, concurrency: 5, scheduler: m.scheduler }));
+      m.flush();
+      const results = fake.requests.filter((r) => r.kind === 'results');
+      expect(results).toEqual([{ at: 16, kind: 'results', detail: 'A,A2,B,B2,C,C2,D,D2,E,E2' }]);
+      expect(run.all.filter((e) => e.type === 'results').map((e) => (e.type === 'results' ? e.results.rows.map((r) => r.account_code) : []))).toEqual(
+        payloads.map((p) => p.portfolio.map((x) => x.account_code)),
+      );
+      // One poll loop per batch: 3 polls each.
+      expect(fake.requests.filter((r) => r.kind === 'status')).toHaveLength(15);
+    }),
+  );
+
+  it(
+    'should hold a batch that shares an account with one in flight until that one has its results',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const run = record(
+        m.scheduler,
+        runBatches(fake.client, [payloadOf('A', 'B'), payloadOf('B', 'C'), payloadOf('D')], { ...base, concurrency: 4, scheduler: m.scheduler }),
+        fake.idOf,
+      );
+      m.flush();
+      expect(run.log.filter(([, e]) => !e.startsWith('status'))).toEqual([
+        [0, 'waiting 2 for 1'],
+        [1, 'submitted #1 A,B'],
+        [1, 'submitted #2 D'],
+        [17, 'results #1 A,B'],
+        [17, 'results #2 D'],
+        [18, 'submitted #3 B,C'],
+        [34, 'results #3 B,C'],
+        [34, 'report'],
+      ]);
+      // The second batch holding B is sent after the first one's results arrived: never both in flight.
+      expect(fake.requests.find((r) => r.detail === 'B,C:fifo')?.at).toBe(17);
+      expect(run.report().report.accounts_fetched).toBe(5);
+    }),
+  );
+
+  it(
+    'should refuse a batch sharing an account with one in flight when onOverlap is fail, and run the rest',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A', 'B'), payloadOf('B', 'C')], { ...base, onOverlap: 'fail', scheduler: m.scheduler }));
+      m.flush();
+      const refused = run.all.find((e) => e.type === 'error');
+      expect(refused?.type === 'error' && refused.error).toBeInstanceOf(AccountOverlapError);
+      expect(refused?.type === 'error' && refused.accountCodes).toEqual(['B', 'C']);
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A,B:fifo']);
+      const { report } = run.report();
+      expect(report.batches.map((b) => b.status)).toEqual(['completed', 'unknown']);
+      expect(report.batches[1].error).toMatch(/shares accounts with 1/);
+    }),
+  );
+
+  it(
+    'should report a failed batch as an error event and finish the others',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler, outcome: (i) => (i === 0 ? 'failed' : 'completed') });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('B')], { ...base, scheduler: m.scheduler }));
+      m.flush();
+      const errors = run.all.filter((e) => e.type === 'error');
+      expect(errors).toHaveLength(1);
+      expect(errors[0].type === 'error' && errors[0].error).toBeInstanceOf(BatchFailedError);
+      expect(run.state.done).toBe(true);
+      const { report } = run.report();
+      expect(report.batches.map((b) => [b.status, b.error === undefined])).toEqual([
+        ['failed', false],
+        ['completed', true],
+      ]);
+      expect(report.accounts_fetched).toBe(1);
+      // No results request was made for the failed batch's accounts.
+      expect(fake.requests.filter((r) => r.kind === 'results').map((r) => r.detail)).toEqual(['B']);
+    }),
+  );
+
+  it(
+    'should end the whole run with the error when the key is refused',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler, refuse: () => new AuthenticationError({ status: 401, body: '{"error":{"message":"Invalid or expired API key"}}' }) });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('B')], { ...base, concurrency: 1, scheduler: m.scheduler }));
+      m.flush();
+      expect(run.state.error).toBeInstanceOf(AuthenticationError);
+      expect(fake.requests.filter((r) => r.kind === 'submit')).toHaveLength(1);
+    }),
+  );
+
+  it(
+    'should split a batch refused with 413 in halves by account down to single accounts, and say so',
+    marbles((m) => {
+      const tooLarge = () => new PayloadTooLargeError({ status: 413, body: '' });
+      const fake = fakeC9({ scheduler: m.scheduler, refuse: (accounts) => (accounts.includes('BIG') ? tooLarge() : undefined) });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A', 'B', 'C', 'BIG')], { ...base, scheduler: m.scheduler }), fake.idOf);
+      m.flush();
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A,B,C,BIG:fifo', 'A,B:fifo', 'C,BIG:fifo', 'C:fifo', 'BIG:fifo']);
+      expect(run.log.filter(([, e]) => /split|error|submitted|results/.test(e)).map(([, e]) => e)).toEqual([
+        'split 1 into 1.1 1.2',
+        'submitted #1 A,B',
+        'split 1.2 into 1.2.1 1.2.2',
+        'submitted #2 C',
+        'error 1.2.2 PayloadTooLargeError',
+        'results #1 A,B',
+        'results #2 C',
+      ]);
+      const last = run.report();
+      expect(last.splits).toEqual([
+        { chunk: '1', accounts: 4, into: ['1.1', '1.2'] },
+        { chunk: '1.2', accounts: 2, into: ['1.2.1', '1.2.2'] },
+      ]);
+      expect(last.report.accounts_fetched).toBe(3);
+      expect(last.report.batches.map((b) => b.batch_id)).toEqual([fake.idOf(1), fake.idOf(2), '(chunk 1.2.2 not submitted)']);
+      expect(last.report.batches[2].accounts).toBe(1);
+    }),
+  );
+
+  it(
+    'should not split when splitOnTooLarge is false',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler, refuse: () => new PayloadTooLargeError({ status: 413, body: '' }) });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A', 'B')], { ...base, splitOnTooLarge: false, scheduler: m.scheduler }));
+      m.flush();
+      expect(fake.requests).toHaveLength(1);
+      expect(run.log.map(([, e]) => e)).toEqual(['error 1 PayloadTooLargeError', 'report']);
+    }),
+  );
+
+  it(
+    'should report a stalled batch and a falling percentage as events, and still finish it',
+    marbles((m) => {
+      const script = [10, 10, 10, 50, 30];
+      const fake = fakeC9({
+        scheduler: m.scheduler,
+        durationMs: () => 0,
+        status: (computed, _batch, call) => (call < script.length ? { ...computed, status: 'processing', completed_pct: script[call] } : computed),
+      });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A')], { ...base, stallPolls: 2, scheduler: m.scheduler }), fake.idOf);
+      m.flush();
+      expect(run.log.map(([, e]) => e)).toEqual([
+        'submitted #1 A',
+        'status #1 processing 10',
+        'status #1 processing 10',
+        'status #1 processing 10',
+        'stalled #1 after 2',
+        'status #1 processing 50',
+        'status #1 processing 30',
+        'regressed #1 50->30',
+        'status #1 completed 100',
+        'results #1 A',
+        'report',
+      ]);
+    }),
+  );
+
+  it(
+    'should send replace_all with the first accepted submit only, the others as fifo after its answer',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler, refuse: (_a, i) => (i === 0 ? new BadRequestError({ status: 400, body: '{"error":"bad"}' }) : undefined) });
+      record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('B'), payloadOf('C')], { ...base, processingMode: 'replace_all', scheduler: m.scheduler }));
+      m.flush();
+      // A's replace_all is refused (nothing dropped), so B carries it; C waits for B's answer.
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => [r.at, r.detail])).toEqual([
+        [0, 'A:replace_all'],
+        [1, 'B:replace_all'],
+        [2, 'C:fifo'],
+      ]);
+    }),
+  );
+
+  it(
+    'should leave no timer and send nothing more once unsubscribed',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler, durationMs: () => 1000 });
+      let subscription: Subscription | undefined;
+      m.scheduler.schedule(() => (subscription = runBatches(fake.client, [payloadOf('A'), payloadOf('B')], { ...base, scheduler: m.scheduler }).subscribe()), 0);
+      m.scheduler.schedule(() => subscription?.unsubscribe(), 30);
+      m.flush();
+      expect(fake.requests.every((r) => r.at <= 30)).toBe(true);
+      expect(fake.requests.length).toBeGreaterThan(2);
+      expect(m.scheduler.actions).toHaveLength(0);
+    }),
+  );
+
+  it('should throw a TypeError at call time for invalid input or configuration', () => {
+    const { client } = fakeC9({ scheduler: { now: () => 0, schedule: () => { throw new Error('unused'); } } as never });
+    expect(() => runBatches(client, [payloadOf('A')], { concurrency: 0 })).toThrow(TypeError);
+    expect(() => runBatches(client, [payloadOf('A')], { processingMode: 'lifo' as never })).toThrow(TypeError);
+    expect(() => runBatches(client, [{ positions: [] } as never])).toThrow(TypeError);
+    expect(() => runBatches(client, { payload: payloadOf('A'), maxAccounts: 0 })).toThrow(TypeError);
+    expect(() => runBatches(client, [payloadOf('A')], { stallPolls: 0 })).toThrow(TypeError);
+    expect(() => runBatches(client, [payloadOf('A')], { top: -1 })).toThrow(TypeError);
+  });
+
+  it(
+    'should hold the requests of every batch when one of them gets a 429 with a retry delay (shared throttle)',
+    marbles((m) => {
+      const sent: { at: number; method: string; url: string }[] = [];
+      let statusCalls = 0;
+      const reply = (status: number, body: unknown, headers: Record<string, string> = {}): Observable<TransportResponse> =>
+        timer(1, m.scheduler).pipe(map(() => ({ status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })));
+      let submits = 0;
+      const transport = (request: TransportRequest): Observable<TransportResponse> => {
+        sent.push({ at: m.scheduler.now(), method: request.method, url: request.url.replace('http://127.0.0.1:1', '') });
+        if (request.method === 'POST') return reply(202, { batch_id: `00000000-0000-4000-8000-00000000000${++submits}` });
+        if (request.url.endsWith('/results/accounts')) return reply(200, []);
+        const id = request.url.split('/').pop() as string;
+        // The very first status request is throttled for 1 s; the rest answer completed.
+        if (statusCalls++ === 0) return reply(429, { error: 'Rate limit exceeded' }, { 'retry-after': '1' });
+        return reply(200, { batch_id: id, status: 'completed', completed_pct: 100 });
+      };
+      const client = createClient({ endpoint: 'http://127.0.0.1:1', apiKey: 'sk-test-throttle-key', transport, scheduler: m.scheduler, retry: { jitter: 0 } });
+      const run = record(m.scheduler, runBatches(client, [payloadOf('A'), payloadOf('B')], { ...base, scheduler: m.scheduler }));
+      m.flush();
+      expect(run.state.done).toBe(true);
+      const statuses = sent.filter((s) => s.method === 'GET' && s.url.startsWith('/portfolios'));
+      // Batch 1's first poll (sent at 1) gets a 429 asking for 1 s at 2. Batch 2's poll was already
+      // on its way and says completed at 2; its results request, due at 4, is held until 1002 too.
+      expect(statuses.map((s) => s.at)).toEqual([1, 1, 1002]);
+      const results = sent.filter((s) => s.url.startsWith('/results'));
+      // Batch 2's results at 1002; batch 1's retried poll answers at 1003, its results follow the 2 ms window.
+      expect(results.map((s) => s.at)).toEqual([1002, 1005]);
+      expect(sent.filter((s) => s.at > 2 && s.at < 1002)).toEqual([]);
+    }),
+  );
+});
