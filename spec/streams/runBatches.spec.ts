@@ -1,8 +1,12 @@
-import { lastValueFrom, Observable, of, timer, toArray, map, type Subscription } from 'rxjs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { lastValueFrom, map, Observable, timer, toArray, type Subscription } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import type { TestScheduler } from 'rxjs/testing';
+import type { PortfolioRequest } from '../../src/codecs';
 import { createClient } from '../../src/http/client';
 import { AuthenticationError, BadRequestError, BatchFailedError, PayloadTooLargeError } from '../../src/http/errors';
+import { fetchTransport } from '../../src/http/fetchTransport';
 import type { TransportRequest, TransportResponse } from '../../src/http/transport';
 import { AccountOverlapError } from '../../src/streams/overlapGuard';
 import { runBatches, type RunBatchesConfig, type RunBatchesEvent } from '../../src/streams/runBatches';
@@ -334,4 +338,87 @@ describe('runBatches', () => {
       expect(sent.filter((s) => s.at > 2 && s.at < 1002)).toEqual([]);
     }),
   );
+});
+
+describe('runBatches over HTTP', () => {
+  it('should stream a 200,000-position payload to the server in bounded chunks and get its results', async () => {
+    const accounts = 2000;
+    const portfolio = Array.from({ length: 200_000 }, (_, i) => ({
+      account_code: `ACC${String(i % accounts).padStart(5, '0')}`,
+      exchange_code: 'CME',
+      contract_code: 'ES',
+      contract_type: 'FUT',
+      contract_expiry: '202512',
+      net_position: (i % 7) - 3,
+      position_id: `p${i}`,
+    }));
+    const payload: PortfolioRequest = { currency_code: 'USD', portfolio };
+    const batchId = '0badf00d-0000-4000-8000-000000000001';
+
+    let received = '';
+    let receivedBytes = 0;
+    let submittedCodes: string[] = [];
+    const server = http.createServer((req, res) => {
+      const send = (status: number, body: unknown) => {
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(body));
+      };
+      if (req.method === 'POST' && req.url === '/portfolios/batch') {
+        const parts: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => {
+          receivedBytes += chunk.length;
+          parts.push(chunk);
+        });
+        req.on('end', () => {
+          received = Buffer.concat(parts).toString('utf8');
+          submittedCodes = [...new Set((JSON.parse(received) as { portfolio: { account_code: string }[] }).portfolio.map((p) => p.account_code))];
+          send(202, { batch_id: batchId });
+        });
+        return;
+      }
+      if (req.url === `/portfolios/batch/${batchId}`) return send(200, { batch_id: batchId, status: 'completed', completed_pct: 100 });
+      if (req.url === '/results/accounts') {
+        return send(200, submittedCodes.map((account_code) => ({ account_code, portfolio_id: `p-${account_code}`, request_id: batchId, initial_margin: 1 })));
+      }
+      send(404, { error: 'not found' });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+
+    // Measures what the serializer hands to the socket, chunk by chunk.
+    let bodyWasStreamed = false;
+    let largestChunk = 0;
+    let chunks = 0;
+    const real = fetchTransport();
+    const measuring = (request: TransportRequest) => {
+      const { body } = request;
+      if (typeof body !== 'function') return real(request);
+      bodyWasStreamed = true;
+      return real({
+        ...request,
+        body: async function* measured() {
+          for await (const chunk of body()) {
+            chunks++;
+            largestChunk = Math.max(largestChunk, chunk.length);
+            yield chunk;
+          }
+        },
+      });
+    };
+    try {
+      const client = createClient({ endpoint: `http://127.0.0.1:${port}`, apiKey: 'sk-large-payload-spec', transport: measuring });
+      const events = await lastValueFrom(runBatches(client, [payload], { adaptive: false, poll: { initialIntervalMs: 1, jitter: 0 } }).pipe(toArray()));
+      const last = events[events.length - 1];
+      expect(last.type === 'report' && last.report.accounts_fetched).toBe(accounts);
+
+      expect(received).toBe(JSON.stringify(payload));
+      expect(receivedBytes).toBe(Buffer.byteLength(received));
+      // Written incrementally: many pieces, none larger than a few hundred kB (1,000 positions each).
+      expect(bodyWasStreamed).toBe(true);
+      expect(chunks).toBeGreaterThan(100);
+      expect(largestChunk).toBeLessThan(256 * 1024);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });
