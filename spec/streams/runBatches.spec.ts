@@ -269,6 +269,19 @@ describe('runBatches', () => {
   );
 
   it(
+    'should time polls from the progress rate by default (adaptive polling)',
+    marbles((m) => {
+      const fake = fakeC9({ scheduler: m.scheduler, durationMs: () => 10_000 });
+      record(m.scheduler, runBatches(fake.client, [payloadOf('A')], { results: { windowMs: 2 }, scheduler: m.scheduler }));
+      m.flush();
+      // Poll at 1 (0 %), after the 1 s fallback at 1002 (10 %): 90 % to go at that rate is ≈ 9 s, so the
+      // next poll lands right after the batch is done at 10 001, instead of every second.
+      const polls = fake.requests.filter((r) => r.kind === 'status').map((r) => r.at);
+      expect(polls).toEqual([1, 1002, 10012]);
+    }),
+  );
+
+  it(
     'should send replace_all with the first accepted submit only, the others as fifo after its answer',
     marbles((m) => {
       const fake = fakeC9({ scheduler: m.scheduler, refuse: (_a, i) => (i === 0 ? new BadRequestError({ status: 400, body: '{"error":"bad"}' }) : undefined) });
