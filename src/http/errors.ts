@@ -10,13 +10,43 @@ import { redact } from './redact';
 /** The longest body excerpt an error keeps; enough to recognise an HTML error page. */
 export const BODY_EXCERPT_LENGTH = 200;
 
+/** How deep a chain of causes is copied; deeper ones are cut (a cycle would never end). */
+const MAX_CAUSE_DEPTH = 4;
+
+/**
+ * A copy of a cause that is safe to keep: the raw error of a fetch or a parser may carry the
+ * request (axios-style `config.headers`) or echo a header in its message, and `util.inspect`
+ * shows a cause in full. Our own errors are safe as they are; any other error is copied with
+ * its message, stack and primitive fields (`code`, `errno`, `syscall`…) redacted, its objects
+ * left out, and its own causes copied the same way; a string is redacted.
+ */
+function safeCause(cause: unknown, depth = 0): unknown {
+  if (cause instanceof C9Error || cause === null || (typeof cause !== 'object' && typeof cause !== 'string')) return cause;
+  if (typeof cause === 'string') return redact(cause);
+  if (!(cause instanceof Error)) return '[cause left out: not an Error]';
+  const copy = new Error(redact(cause.message));
+  copy.name = redact(cause.name);
+  copy.stack = cause.stack === undefined ? undefined : redact(cause.stack);
+  const fields = copy as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(cause)) {
+    if (typeof value === 'string') fields[key] = redact(value);
+    else if (typeof value === 'number' || typeof value === 'boolean') fields[key] = value;
+  }
+  const { cause: inner, errors } = cause as { cause?: unknown; errors?: unknown };
+  if (depth < MAX_CAUSE_DEPTH) {
+    if (inner !== undefined) copy.cause = safeCause(inner, depth + 1);
+    if (Array.isArray(errors)) fields.errors = errors.map((e: unknown) => safeCause(e, depth + 1));
+  }
+  return copy;
+}
+
 /** Base class of every error this library throws. */
 export class C9Error extends Error {
   /** A stable, machine-readable name for the kind of failure. */
   readonly code: string = 'C9_ERROR';
 
   constructor(message: string, options?: { cause?: unknown }) {
-    super(redact(message), options?.cause === undefined ? undefined : { cause: options.cause });
+    super(redact(message), options?.cause === undefined ? undefined : { cause: safeCause(options.cause) });
     this.name = new.target.name;
   }
 
