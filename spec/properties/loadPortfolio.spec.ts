@@ -1,0 +1,129 @@
+/**
+ * Property specs of the portfolio loaders: a random portfolio written as CSV, JSON or NDJSON
+ * loads back as exactly the same positions, in the same order, values unchanged.
+ *
+ * Seed and runs: each run of this file draws a fresh seed and writes it to stderr
+ * (`[fast-check] spec/properties/loadPortfolio.spec.ts: seed=…`); it is also in each test's
+ * name. A failure reproduces with `FC_SEED=<seed> npx jest spec/properties/loadPortfolio.spec.ts`
+ * (or `FC_SEED=<seed> npm test`). `FC_RUNS=<n>` raises the run count of every property.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import fc from 'fast-check';
+import { loadPortfolio, readPositions } from '../../src/input';
+import { announceSeed, checkProperty, describeRuns, propertySettings, timeoutFor } from '../support/fastCheck';
+import { csvStyle, csvTables, expectedCsvPositions, expectSameData, jsonPositions, payloadOptions, writeCsv, type JsonPosition } from './arbitraries';
+
+const settings = propertySettings();
+const RUNS = 30;
+/** Re-read through arbitrarily cut chunks only up to this many rows. */
+const RECHUNK_MAX_ROWS = 200;
+
+/** The bytes of `text` cut at the given points, as a stream: multi-byte characters get split across chunks. */
+function chunkedSource(text: string, cuts: readonly number[]): Readable {
+  const bytes = Buffer.from(text, 'utf8');
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const chunks: Buffer[] = [];
+  let last = 0;
+  for (const point of [...points, bytes.length]) {
+    if (point > last) chunks.push(bytes.subarray(last, point));
+    last = point;
+  }
+  return Readable.from(chunks, { objectMode: false });
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+/** Positions must be plain objects: a `__proto__` field is data, never a prototype. */
+function expectPlain(positions: readonly object[]): void {
+  for (const p of positions) expect(Object.getPrototypeOf(p)).toBe(Object.prototype);
+  expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+}
+
+describe('loadPortfolio (properties)', () => {
+  let dir: string;
+  let fileCount = 0;
+  const write = (ext: string, content: string): string => {
+    const path = join(dir, `portfolio-${++fileCount}${ext}`);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  beforeAll(() => {
+    announceSeed(settings, 'spec/properties/loadPortfolio.spec.ts');
+    dir = mkdtempSync(join(tmpdir(), 'c9-prop-load-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it(`should read a CSV back as the same positions, in order, values as written, empty cells left out (${describeRuns(settings, RUNS)})`, async () => {
+    await checkProperty(
+      settings,
+      RUNS,
+      fc.asyncProperty(csvTables(), csvStyle, fc.array(fc.nat(), { maxLength: 8 }), async (table, style, cuts) => {
+        const text = writeCsv(table, style);
+        const path = write('.csv', text);
+        const expected = expectedCsvPositions(table);
+
+        const payload = await loadPortfolio(path);
+        expectSameData(payload, { portfolio: expected });
+        expectPlain(payload.portfolio);
+        // The same bytes cut into arbitrary chunks (a UTF-8 character split across two) read the
+        // same. Small tables only: CSV parsing dominates the suite's time, and a cut is as likely
+        // to land in a tricky spot of a small file as of a large one.
+        if (expected.length <= RECHUNK_MAX_ROWS) expectSameData(await collect(readPositions(path, 'csv', chunkedSource(text, cuts))), expected);
+      }),
+    );
+  }, timeoutFor(settings, RUNS, 400));
+
+  it(`should read a JSON payload object or bare array back as identical positions and options (${describeRuns(settings, RUNS)})`, async () => {
+    await checkProperty(
+      settings,
+      RUNS,
+      fc.asyncProperty(
+        jsonPositions(),
+        payloadOptions,
+        fc.record({ bare: fc.boolean(), indent: fc.constantFrom(0, 2, '\t'), bom: fc.boolean(), ext: fc.constantFrom('.json', '.txt') }),
+        async (portfolio, options, style) => {
+          const value: unknown = style.bare ? portfolio : { ...options, portfolio };
+          const path = write(style.ext, `${style.bom ? '\uFEFF' : ''}${JSON.stringify(value, null, style.indent)}`);
+
+          const payload = await loadPortfolio(path);
+          expectSameData(payload, style.bare ? { portfolio } : { ...options, portfolio });
+          expect(payload.portfolio).toHaveLength(portfolio.length);
+          expectPlain(payload.portfolio);
+        },
+      ),
+    );
+  }, timeoutFor(settings, RUNS, 400));
+
+  it(`should read NDJSON back as identical positions (LF or CRLF, blank lines, BOM) (${describeRuns(settings, RUNS)})`, async () => {
+    const lineStyle = fc.record({
+      eol: fc.constantFrom('\n', '\r\n'),
+      bom: fc.boolean(),
+      blank: fc.array(fc.tuple(fc.nat(), fc.constantFrom('', '  ', '\t')), { maxLength: 3 }),
+      finalEol: fc.boolean(),
+      ext: fc.constantFrom('.ndjson', '.jsonl', '.txt'),
+    });
+    await checkProperty(
+      settings,
+      RUNS,
+      fc.asyncProperty(jsonPositions(), lineStyle, fc.array(fc.nat(), { maxLength: 8 }), async (portfolio: JsonPosition[], style, cuts) => {
+        const lines = portfolio.map((p) => JSON.stringify(p));
+        for (const [at, blank] of style.blank) lines.splice(at % (lines.length + 1), 0, blank);
+        const text = `${style.bom ? '\uFEFF' : ''}${lines.join(style.eol)}${style.finalEol ? style.eol : ''}`;
+        const path = write(style.ext, text);
+
+        const payload = await loadPortfolio(path);
+        expectSameData(payload, { portfolio });
+        expectPlain(payload.portfolio);
+        if (portfolio.length <= RECHUNK_MAX_ROWS) expectSameData(await collect(readPositions(path, 'ndjson', chunkedSource(text, cuts))), portfolio);
+      }),
+    );
+  }, timeoutFor(settings, RUNS, 400));
+});
