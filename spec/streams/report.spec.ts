@@ -1,6 +1,6 @@
 import type { AccountResult, BatchStatus } from '../../src/codecs';
-import { BatchFailedError, BatchTimeoutError } from '../../src/http/errors';
-import { buildReport, exitCodeFor, formatReportText, type BatchOutcome } from '../../src/streams/report';
+import { BatchFailedError, BatchTimeoutError, PayloadTooLargeError } from '../../src/http/errors';
+import { buildReport, exitCodeFor, formatReportText, isUnsubmitted, type BatchOutcome, type UnsubmittedOutcome } from '../../src/streams/report';
 import type { BatchResults, SubmittedBatch } from '../../src/types';
 
 function batch(id: string, accountCodes: string[]): SubmittedBatch {
@@ -108,6 +108,24 @@ describe('buildReport', () => {
     expect(entry.error).not.toContain('\n');
     expect(entry.error).not.toContain('sk-secret-123456');
   });
+  it('should list a chunk never accepted by its label, with no batch id and its error', () => {
+    const refused: UnsubmittedOutcome = { chunk: '1.2', accountCodes: ['BIG'], error: new PayloadTooLargeError({ status: 413, body: 'too large' }) };
+
+    const report = buildReport([one, refused]);
+
+    expect(report.batches[1]).toEqual({ batch_id: null, status: 'not_submitted', runtime_ms: null, accounts: 1, chunk: '1.2', error: expect.stringContaining('413') });
+    expect(report.accounts_fetched).toBe(3);
+    expect(isUnsubmitted(refused)).toBe(true);
+    expect(isUnsubmitted(one)).toBe(false);
+  });
+
+  it('should add the 413 splits only when there were some', () => {
+    const splits = [{ chunk: '1', accounts: 4, into: ['1.1', '1.2'] as const }];
+
+    expect(buildReport([one], { splits }).splits).toEqual([{ chunk: '1', accounts: 4, into: ['1.1', '1.2'] }]);
+    expect(Object.keys(buildReport([one], { splits: [] }))).not.toContain('splits');
+    expect(Object.keys(buildReport([one]))).not.toContain('splits');
+  });
 });
 
 describe('exitCodeFor', () => {
@@ -140,6 +158,14 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor(buildReport([timedOut]))).toBe(1);
     expect(exitCodeFor(buildReport([noStatus]))).toBe(1);
   });
+
+  it('should be 1 for a chunk never accepted, and not changed by a split alone', () => {
+    const refused: UnsubmittedOutcome = { chunk: '2', accountCodes: ['B'], error: new Error('the run ended before it was accepted') };
+    const splits = [{ chunk: '1', accounts: 2, into: ['1.1', '1.2'] as const }];
+
+    expect(exitCodeFor(buildReport([done('a', 'completed'), refused]))).toBe(1);
+    expect(exitCodeFor(buildReport([done('a', 'completed'), done('b', 'completed')], { splits }))).toBe(0);
+  });
 });
 
 describe('formatReportText', () => {
@@ -165,5 +191,16 @@ describe('formatReportText', () => {
     expect(text).toContain('A position 2: bad 2');
     expect(text).not.toContain('bad 3');
     expect(text).toContain('… and 9 more');
+    expect(text).not.toContain('Split');
+  });
+
+  it('should name a chunk never accepted and list the 413 splits', () => {
+    const refused: UnsubmittedOutcome = { chunk: '1.2', accountCodes: ['BIG'], error: new Error('HTTP 413 Payload Too Large') };
+    const ok: BatchOutcome = { batch: batch('b1', ['A']), status: status('b1', 'completed', 10), results: results('b1', [row('A', 1)]) };
+
+    const text = formatReportText(buildReport([ok, refused], { splits: [{ chunk: '1', accounts: 2, into: ['1.1', '1.2'] }] }));
+
+    expect(text).toContain('  chunk 1.2  not_submitted  1 account  error: HTTP 413 Payload Too Large');
+    expect(text).toContain('Split after HTTP 413 (payload too large): 1\n  chunk 1 (2 accounts) into 1.1 and 1.2\n');
   });
 });

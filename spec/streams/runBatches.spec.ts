@@ -165,7 +165,7 @@ describe('runBatches', () => {
       expect(refused?.type === 'error' && refused.accountCodes).toEqual(['B', 'C']);
       expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A,B:fifo']);
       const { report } = run.report();
-      expect(report.batches.map((b) => b.status)).toEqual(['completed', 'unknown']);
+      expect(report.batches.map((b) => b.status)).toEqual(['completed', 'not_submitted']);
       expect(report.batches[1].error).toMatch(/shares accounts with 1/);
     }),
   );
@@ -225,8 +225,9 @@ describe('runBatches', () => {
         { chunk: '1.2', accounts: 2, into: ['1.2.1', '1.2.2'] },
       ]);
       expect(last.report.accounts_fetched).toBe(3);
-      expect(last.report.batches.map((b) => b.batch_id)).toEqual([fake.idOf(1), fake.idOf(2), '(chunk 1.2.2 not submitted)']);
-      expect(last.report.batches[2].accounts).toBe(1);
+      expect(last.report.batches.map((b) => b.batch_id)).toEqual([fake.idOf(1), fake.idOf(2), null]);
+      expect(last.report.batches[2]).toEqual({ batch_id: null, status: 'not_submitted', runtime_ms: null, accounts: 1, chunk: '1.2.2', error: expect.stringContaining('413') });
+      expect(last.report.splits).toEqual(last.splits);
     }),
   );
 

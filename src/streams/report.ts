@@ -15,16 +15,49 @@ export interface BatchOutcome {
   readonly error?: Error;
 }
 
+/**
+ * A part of the input the server never accepted: its submit was refused (e.g. a single
+ * account still too large after 413 splits) or the run ended before it was sent. There is
+ * no batch id to report, so the chunk's label names it instead.
+ */
+export interface UnsubmittedOutcome {
+  /** The chunk's label in the run: `"3"` is the third payload, `"3.2"` the second half of it after a 413. */
+  readonly chunk: string;
+  /** Distinct accounts of the chunk. */
+  readonly accountCodes: readonly string[];
+  /** Why it was not accepted. */
+  readonly error: Error;
+}
+
+/** How one part of a run ended: an accepted batch, or a chunk that never was. */
+export type RunOutcome = BatchOutcome | UnsubmittedOutcome;
+
+/** The `status` of a report entry whose chunk the server never accepted. */
+export const NOT_SUBMITTED = 'not_submitted';
+
 /** One batch of the report. */
 export interface ReportBatch {
-  readonly batch_id: string;
-  /** The last status seen (`completed`, `failed`, …), or `unknown` when none arrived. */
+  /** The server's batch id; null when the chunk was never accepted (see `chunk`). */
+  readonly batch_id: string | null;
+  /** The last status seen (`completed`, `failed`, …), `unknown` when none arrived, `not_submitted` when never accepted. */
   readonly status: string;
   readonly runtime_ms: number | null;
   /** Number of distinct accounts submitted in this batch. */
   readonly accounts: number;
+  /** Only for a chunk never accepted: its label in the run (`"3"`, `"3.2"` after a 413 split). */
+  readonly chunk?: string;
   /** Why the batch did not finish normally (one line, redacted). */
   readonly error?: string;
+}
+
+/** A batch the server refused as too large (413) and that was resubmitted as two halves by account. */
+export interface ReportSplit {
+  /** The label of the refused chunk. */
+  readonly chunk: string;
+  /** Its number of distinct accounts. */
+  readonly accounts: number;
+  /** The labels of its halves. */
+  readonly into: readonly [string, string];
 }
 
 /** One of the largest accounts. */
@@ -52,40 +85,64 @@ export interface RunReport {
   /** Submitted accounts whose only row is older than their batch. */
   readonly stale_accounts: readonly string[];
   readonly exceptions: readonly ReportException[];
+  /** The 413 splits of the run, in the order they happened; present only when there was one. */
+  readonly splits?: readonly ReportSplit[];
 }
 
 /** Options of {@link buildReport}. */
 export interface BuildReportConfig {
   /** How many of the largest accounts to list. Default 5. */
   readonly top?: number;
+  /** The 413 splits of the run (the `splits` of `runBatches`' report event). Default none. */
+  readonly splits?: readonly ReportSplit[];
+}
+
+/**
+ * True for a chunk the server never accepted (an outcome without a batch).
+ *
+ * Example: `outcomes.filter(isUnsubmitted).map((o) => o.chunk)` → `['3.2']`
+ *
+ * @param outcome one outcome of a run
+ */
+export function isUnsubmitted(outcome: RunOutcome): outcome is UnsubmittedOutcome {
+  return (outcome as Partial<BatchOutcome>).batch === undefined;
 }
 
 /**
  * Builds the run report from each batch's outcome. Counts and totals use fresh
  * master-account rows only (`BatchResults.rows`): sub-account rows are a breakdown of
- * their master and stale rows are not this run's figures.
+ * their master and stale rows are not this run's figures. A chunk never accepted is an
+ * entry with `batch_id: null`, `status: "not_submitted"`, its `chunk` label and the error;
+ * the 413 splits, when there were any, are listed under `splits`.
  *
  * Example:
  * ```ts
- * const report = buildReport([{ batch, status, results }], { top: 5 });
+ * const report = buildReport([{ batch, status, results }, { chunk: '2', accountCodes: ['B'], error }], { top: 5 });
  * console.log(report.total_initial_margin, report.currency_code);
  * ```
  *
- * @param outcomes one entry per submitted batch, in submission order
- * @param config `top`: how many accounts to list (default 5)
- * @throws TypeError when `top` is not an integer >= 0
+ * @param outcomes one entry per batch or never-accepted chunk, in input order
+ * @param config `top`: how many accounts to list (default 5); `splits`: the run's 413 splits
+ * @throws TypeError when `top` is not an integer >= 0 or `splits` is not an array
  */
-export function buildReport(outcomes: readonly BatchOutcome[], config: BuildReportConfig = {}): RunReport {
-  const { top = 5 } = config;
+export function buildReport(outcomes: readonly RunOutcome[], config: BuildReportConfig = {}): RunReport {
+  const { top = 5, splits = [] } = config;
   if (!Number.isInteger(top) || top < 0) throw new TypeError(`buildReport: top must be an integer >= 0; got ${String(top)}`);
+  if (!Array.isArray(splits)) throw new TypeError('buildReport: splits must be an array');
 
-  const batches: ReportBatch[] = outcomes.map(({ batch, status, error }) => ({
-    batch_id: batch.batchId,
-    status: status?.status ?? 'unknown',
-    runtime_ms: status?.runtime_ms ?? null,
-    accounts: batch.accountCodes.length,
-    ...(error === undefined ? {} : { error: oneLine(error) }),
-  }));
+  const batches: ReportBatch[] = outcomes.map((outcome) => {
+    if (isUnsubmitted(outcome)) {
+      return { batch_id: null, status: NOT_SUBMITTED, runtime_ms: null, accounts: outcome.accountCodes.length, chunk: outcome.chunk, error: oneLine(outcome.error) };
+    }
+    const { batch, status, error } = outcome;
+    return {
+      batch_id: batch.batchId,
+      status: status?.status ?? 'unknown',
+      runtime_ms: status?.runtime_ms ?? null,
+      accounts: batch.accountCodes.length,
+      ...(error === undefined ? {} : { error: oneLine(error) }),
+    };
+  });
 
   const rows: { account_code: string; initial_margin: number | null; status: string | null }[] = [];
   const currencies = new Set<string>();
@@ -93,7 +150,8 @@ export function buildReport(outcomes: readonly BatchOutcome[], config: BuildRepo
   const missing: string[] = [];
   const stale: string[] = [];
   const exceptions: ReportException[] = [];
-  for (const { results } of outcomes) {
+  for (const outcome of outcomes) {
+    const results = isUnsubmitted(outcome) ? undefined : outcome.results;
     if (results === undefined) continue;
     for (const row of results.rows) {
       const margin = row.initial_margin ?? null;
@@ -118,13 +176,15 @@ export function buildReport(outcomes: readonly BatchOutcome[], config: BuildRepo
     missing_accounts: missing,
     stale_accounts: stale,
     exceptions,
+    ...(splits.length === 0 ? {} : { splits: splits.map(({ chunk, accounts, into }) => ({ chunk, accounts, into: [into[0], into[1]] as const })) }),
   };
 }
 
 /**
  * The exit code of a run: 0 when every batch completed; 2 when any completed with errors
  * or an account has no fresh row (missing or stale); 1 when any batch failed, ended
- * without a terminal status, or stopped on an error.
+ * without a terminal status, stopped on an error, or was never accepted. A 413 split
+ * alone changes nothing: its halves are judged like any batch.
  *
  * Example: `process.exitCode = exitCodeFor(report)`
  *
@@ -149,9 +209,9 @@ export interface FormatReportConfig {
 }
 
 /**
- * Renders the report for a terminal: batches, results fetched, total initial margin with
- * its currency, the largest accounts, missing and stale accounts, and the first few
- * exceptions with a count.
+ * Renders the report for a terminal: batches (chunks never accepted by their label), the
+ * 413 splits, results fetched, total initial margin with its currency, the largest
+ * accounts, missing and stale accounts, and the first few exceptions with a count.
  *
  * Example: `process.stdout.write(formatReportText(report))`
  *
@@ -165,7 +225,12 @@ export function formatReportText(report: RunReport, config: FormatReportConfig =
   for (const b of report.batches) {
     const runtime = b.runtime_ms === null ? '' : `  runtime ${formatMs(b.runtime_ms)}`;
     const error = b.error === undefined ? '' : `  error: ${b.error}`;
-    out.push(`  ${b.batch_id}  ${b.status}  ${b.accounts} account${b.accounts === 1 ? '' : 's'}${runtime}${error}`);
+    const name = b.batch_id ?? `chunk ${b.chunk ?? '?'}`;
+    out.push(`  ${name}  ${b.status}  ${b.accounts} account${b.accounts === 1 ? '' : 's'}${runtime}${error}`);
+  }
+  if (report.splits !== undefined && report.splits.length > 0) {
+    out.push(`Split after HTTP 413 (payload too large): ${report.splits.length}`);
+    for (const s of report.splits) out.push(`  chunk ${s.chunk} (${s.accounts} accounts) into ${s.into[0]} and ${s.into[1]}`);
   }
   out.push(`Results fetched: ${report.accounts_fetched} account${report.accounts_fetched === 1 ? '' : 's'}`);
   const currency = report.currency_code ?? (report.accounts_fetched > 0 ? '(mixed currencies)' : '');

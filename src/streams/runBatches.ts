@@ -32,7 +32,7 @@ import type { BatchResults, BatchRunEvent, SubmittedBatch } from '../types';
 import { createBatchWatcher, type BatchWatcher } from './batchWatcher';
 import { chunkByAccount } from './chunkByAccount';
 import { createOverlapGuard, type OverlapGuard, type OverlapPolicy } from './overlapGuard';
-import { buildReport, type BatchOutcome, type RunReport } from './report';
+import { buildReport, isUnsubmitted, type RunOutcome, type RunReport, type UnsubmittedOutcome } from './report';
 import { createResultsFetcher, type ResultsFetcher, type ResultsFetcherConfig } from './resultsFetcher';
 
 /** One big portfolio, to be cut into batches of whole accounts by {@link chunkByAccount}. */
@@ -169,11 +169,11 @@ function follower(client: C9Client, config: FollowConfig) {
 /**
  * Collects each batch's outcome from the events, for the report. Per subscription.
  */
-function outcomeCollector(client: C9Client, scheduler: SchedulerLike, processingMode: ProcessingMode) {
+function outcomeCollector() {
   type Outcome = { chunk: string; batch: SubmittedBatch; status?: BatchStatus; results?: BatchResults; error?: Error };
   const byBatch = new Map<string, Outcome>();
   const chunkOf = new Map<string, string>();
-  const order: Outcome[] = [];
+  const order: (Outcome | UnsubmittedOutcome)[] = [];
   const splits: SplitRecord[] = [];
   /** Tells which chunk a batch id came from (before its `submitted` event), so the report follows the input order. */
   const noteChunk = (batchId: string, chunk: string): void => {
@@ -203,20 +203,8 @@ function outcomeCollector(client: C9Client, scheduler: SchedulerLike, processing
       case 'error': {
         const outcome = event.batch ? byBatch.get(event.batch.batchId) : undefined;
         if (outcome) outcome.error = event.error;
-        else {
-          // Never accepted, so there is no batch id: the report still lists the chunk and why.
-          order.push({
-            chunk: event.chunk,
-            batch: {
-              batchId: `(chunk ${event.chunk} not submitted)`,
-              accountCodes: event.accountCodes,
-              submittedAt: new Date(scheduler.now()).toISOString(),
-              processingMode,
-              endpoint: client.endpoint,
-            },
-            error: event.error,
-          });
-        }
+        // Never accepted, so there is no batch id: the report lists the chunk and why.
+        else order.push({ chunk: event.chunk, accountCodes: event.accountCodes, error: event.error });
         break;
       }
       default:
@@ -230,8 +218,8 @@ function outcomeCollector(client: C9Client, scheduler: SchedulerLike, processing
     for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
     return x.length - y.length;
   };
-  const outcomes = (): BatchOutcome[] =>
-    [...order].sort((a, b) => compareChunks(a.chunk, b.chunk)).map(({ chunk: _chunk, ...outcome }) => outcome);
+  const outcomes = (): RunOutcome[] =>
+    [...order].sort((a, b) => compareChunks(a.chunk, b.chunk)).map((o) => (isUnsubmitted(o) ? o : { batch: o.batch, status: o.status, results: o.results, error: o.error }));
   return { record, noteChunk, outcomes, splits };
 }
 
@@ -295,7 +283,7 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
   const { follow, top, scheduler } = follower(client, config);
 
   return defer(() => {
-    const outcomes = outcomeCollector(client, scheduler, processingMode);
+    const outcomes = outcomeCollector();
 
     // replace_all: 'open' until a replace_all submit is accepted; 'pending' while one is in flight.
     const modeState = new BehaviorSubject<'open' | 'pending' | 'done'>(processingMode === 'replace_all' ? 'open' : 'done');
@@ -379,7 +367,7 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
     );
     return concat(
       events,
-      defer(() => of<RunBatchesEvent>({ type: 'report', report: buildReport(outcomes.outcomes(), { top }), splits: [...outcomes.splits] })),
+      defer(() => of<RunBatchesEvent>({ type: 'report', report: buildReport(outcomes.outcomes(), { top, splits: outcomes.splits }), splits: [...outcomes.splits] })),
     );
   });
 }
@@ -449,7 +437,7 @@ export function resumeBatches(client: C9Client, handles: readonly SubmittedBatch
   };
 
   return defer(() => {
-    const outcomes = outcomeCollector(client, scheduler, 'fifo');
+    const outcomes = outcomeCollector();
     const events = from(list.map((batch, i) => [String(i + 1), batch] as const)).pipe(
       mergeMap(([chunk, batch]): Observable<BatchRunEvent> => {
         outcomes.noteChunk(batch.batchId, chunk);
@@ -464,7 +452,7 @@ export function resumeBatches(client: C9Client, handles: readonly SubmittedBatch
     );
     return concat(
       events,
-      defer(() => of<RunBatchesEvent>({ type: 'report', report: buildReport(outcomes.outcomes(), { top }), splits: [...outcomes.splits] })),
+      defer(() => of<RunBatchesEvent>({ type: 'report', report: buildReport(outcomes.outcomes(), { top, splits: outcomes.splits }), splits: [...outcomes.splits] })),
     );
   });
 }
