@@ -6,16 +6,19 @@
  * Seed and runs: each run of this file draws a fresh seed and writes it to stderr
  * (`[fast-check] spec/properties/chunkByAccount.spec.ts: seed=…`); it is also in each test's
  * name. A failure reproduces with `FC_SEED=<seed> npx jest spec/properties/chunkByAccount.spec.ts`
- * (or `FC_SEED=<seed> npm test`). `FC_RUNS=<n>` raises the run count of every property.
+ * (or `FC_SEED=<seed> npm test`). `FC_RUNS=<n>` sets the run count of every property (a
+ * tenth of it for the runs over large, 1,000–5,000 row, portfolios).
  */
 import fc from 'fast-check';
 import type { PortfolioRequest, Position } from '../../src/codecs';
 import { chunkByAccount } from '../../src/streams/chunkByAccount';
 import { announceSeed, checkProperty, describeRuns, propertySettings, timeoutFor } from '../support/fastCheck';
-import { jsonPositions, payloadOptions } from './arbitraries';
+import { jsonPositions, payloadOptions, type PortfolioSize } from './arbitraries';
 
 const settings = propertySettings();
 const RUNS = 50;
+/** Runs over large (1,000–5,000 row) portfolios. */
+const LARGE_RUNS = 3;
 
 const bytesOf = (value: unknown): number => Buffer.byteLength(JSON.stringify(value), 'utf8');
 const accountsOf = (positions: readonly Position[]): string[] => [...new Set(positions.map((p) => p.account_code))];
@@ -38,11 +41,9 @@ const limits = fc.record(
 describe('chunkByAccount (properties)', () => {
   beforeAll(() => announceSeed(settings, 'spec/properties/chunkByAccount.spec.ts'));
 
-  it(`should keep every position exactly once, each account whole, in order, within the limits (${describeRuns(settings, RUNS)})`, async () => {
-    await checkProperty(
-      settings,
-      RUNS,
-      fc.property(jsonPositions(), payloadOptions, limits, (portfolio, options, config) => {
+  it(`should keep every position exactly once, each account whole, in order, within the limits (${describeRuns(settings, RUNS, LARGE_RUNS)})`, async () => {
+    const property = (size: PortfolioSize) =>
+      fc.property(jsonPositions(size), payloadOptions, limits, (portfolio, options, config) => {
         const payload = { ...options, portfolio } as PortfolioRequest;
         const { maxAccounts = Infinity, maxBytes = Infinity } = config;
 
@@ -84,9 +85,10 @@ describe('chunkByAccount (properties)', () => {
             expect(accounts + 1 > maxAccounts || bytesOf(merged) > maxBytes).toBe(true);
           }
         }
-      }),
-    );
-  }, timeoutFor(settings, RUNS, 200));
+      });
+    await checkProperty(settings, RUNS, property('mixed'));
+    await checkProperty(settings, LARGE_RUNS, property('large'), { large: true });
+  }, timeoutFor(settings, RUNS, 100, { runs: LARGE_RUNS, msPerRun: 2000 }));
 
   it('should give no payload for an empty portfolio, and refuse limits that are not positive integers', () => {
     expect(chunkByAccount({ portfolio: [] }, { maxAccounts: 1, maxBytes: 1 })).toEqual([]);

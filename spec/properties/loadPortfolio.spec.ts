@@ -5,7 +5,8 @@
  * Seed and runs: each run of this file draws a fresh seed and writes it to stderr
  * (`[fast-check] spec/properties/loadPortfolio.spec.ts: seed=…`); it is also in each test's
  * name. A failure reproduces with `FC_SEED=<seed> npx jest spec/properties/loadPortfolio.spec.ts`
- * (or `FC_SEED=<seed> npm test`). `FC_RUNS=<n>` raises the run count of every property.
+ * (or `FC_SEED=<seed> npm test`). `FC_RUNS=<n>` sets the run count of every property (a
+ * tenth of it for the runs over large, 1,000–5,000 row, portfolios).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,10 +15,13 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { loadPortfolio, readPositions } from '../../src/input';
 import { announceSeed, checkProperty, describeRuns, propertySettings, timeoutFor } from '../support/fastCheck';
+import type { PortfolioSize } from './arbitraries';
 import { csvStyle, csvTables, expectedCsvPositions, expectSameData, jsonPositions, payloadOptions, writeCsv, type JsonPosition } from './arbitraries';
 
 const settings = propertySettings();
 const RUNS = 30;
+/** Runs of each property over large (1,000–5,000 row) portfolios. */
+const LARGE_RUNS = 2;
 /** Re-read through arbitrarily cut chunks only up to this many rows. */
 const RECHUNK_MAX_ROWS = 200;
 
@@ -61,11 +65,9 @@ describe('loadPortfolio (properties)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it(`should read a CSV back as the same positions, in order, values as written, empty cells left out (${describeRuns(settings, RUNS)})`, async () => {
-    await checkProperty(
-      settings,
-      RUNS,
-      fc.asyncProperty(csvTables(), csvStyle, fc.array(fc.nat(), { maxLength: 8 }), async (table, style, cuts) => {
+  it(`should read a CSV back as the same positions, in order, values as written, empty cells left out (${describeRuns(settings, RUNS, LARGE_RUNS)})`, async () => {
+    const property = (size: PortfolioSize) =>
+      fc.asyncProperty(csvTables(size), csvStyle, fc.array(fc.nat(), { maxLength: 8 }), async (table, style, cuts) => {
         const text = writeCsv(table, style);
         const path = write('.csv', text);
         const expected = expectedCsvPositions(table);
@@ -77,16 +79,15 @@ describe('loadPortfolio (properties)', () => {
         // same. Small tables only: CSV parsing dominates the suite's time, and a cut is as likely
         // to land in a tricky spot of a small file as of a large one.
         if (expected.length <= RECHUNK_MAX_ROWS) expectSameData(await collect(readPositions(path, 'csv', chunkedSource(text, cuts))), expected);
-      }),
-    );
-  }, timeoutFor(settings, RUNS, 400));
+      });
+    await checkProperty(settings, RUNS, property('mixed'));
+    await checkProperty(settings, LARGE_RUNS, property('large'), { large: true });
+  }, timeoutFor(settings, RUNS, 200, { runs: LARGE_RUNS, msPerRun: 4000 }));
 
-  it(`should read a JSON payload object or bare array back as identical positions and options (${describeRuns(settings, RUNS)})`, async () => {
-    await checkProperty(
-      settings,
-      RUNS,
+  it(`should read a JSON payload object or bare array back as identical positions and options (${describeRuns(settings, RUNS, LARGE_RUNS)})`, async () => {
+    const property = (size: PortfolioSize) =>
       fc.asyncProperty(
-        jsonPositions(),
+        jsonPositions(size),
         payloadOptions,
         fc.record({ bare: fc.boolean(), indent: fc.constantFrom(0, 2, '\t'), bom: fc.boolean(), ext: fc.constantFrom('.json', '.txt') }),
         async (portfolio, options, style) => {
@@ -98,11 +99,12 @@ describe('loadPortfolio (properties)', () => {
           expect(payload.portfolio).toHaveLength(portfolio.length);
           expectPlain(payload.portfolio);
         },
-      ),
-    );
-  }, timeoutFor(settings, RUNS, 400));
+      );
+    await checkProperty(settings, RUNS, property('mixed'));
+    await checkProperty(settings, LARGE_RUNS, property('large'), { large: true });
+  }, timeoutFor(settings, RUNS, 200, { runs: LARGE_RUNS, msPerRun: 4000 }));
 
-  it(`should read NDJSON back as identical positions (LF or CRLF, blank lines, BOM) (${describeRuns(settings, RUNS)})`, async () => {
+  it(`should read NDJSON back as identical positions (LF or CRLF, blank lines, BOM) (${describeRuns(settings, RUNS, LARGE_RUNS)})`, async () => {
     const lineStyle = fc.record({
       eol: fc.constantFrom('\n', '\r\n'),
       bom: fc.boolean(),
@@ -110,10 +112,8 @@ describe('loadPortfolio (properties)', () => {
       finalEol: fc.boolean(),
       ext: fc.constantFrom('.ndjson', '.jsonl', '.txt'),
     });
-    await checkProperty(
-      settings,
-      RUNS,
-      fc.asyncProperty(jsonPositions(), lineStyle, fc.array(fc.nat(), { maxLength: 8 }), async (portfolio: JsonPosition[], style, cuts) => {
+    const property = (size: PortfolioSize) =>
+      fc.asyncProperty(jsonPositions(size), lineStyle, fc.array(fc.nat(), { maxLength: 8 }), async (portfolio: JsonPosition[], style, cuts) => {
         const lines = portfolio.map((p) => JSON.stringify(p));
         for (const [at, blank] of style.blank) lines.splice(at % (lines.length + 1), 0, blank);
         const text = `${style.bom ? '\uFEFF' : ''}${lines.join(style.eol)}${style.finalEol ? style.eol : ''}`;
@@ -123,7 +123,8 @@ describe('loadPortfolio (properties)', () => {
         expectSameData(payload, { portfolio });
         expectPlain(payload.portfolio);
         if (portfolio.length <= RECHUNK_MAX_ROWS) expectSameData(await collect(readPositions(path, 'ndjson', chunkedSource(text, cuts))), portfolio);
-      }),
-    );
-  }, timeoutFor(settings, RUNS, 400));
+      });
+    await checkProperty(settings, RUNS, property('mixed'));
+    await checkProperty(settings, LARGE_RUNS, property('large'), { large: true });
+  }, timeoutFor(settings, RUNS, 200, { runs: LARGE_RUNS, msPerRun: 4000 }));
 });

@@ -5,16 +5,19 @@
  * Seed and runs: each run of this file draws a fresh seed and writes it to stderr
  * (`[fast-check] spec/properties/serializePayload.spec.ts: seed=…`); it is also in each test's
  * name. A failure reproduces with `FC_SEED=<seed> npx jest spec/properties/serializePayload.spec.ts`
- * (or `FC_SEED=<seed> npm test`). `FC_RUNS=<n>` raises the run count of every property.
+ * (or `FC_SEED=<seed> npm test`). `FC_RUNS=<n>` sets the run count of every property (a
+ * tenth of it for the runs over large, 1,000–5,000 row, portfolios).
  */
 import fc from 'fast-check';
 import type { PortfolioRequest } from '../../src/codecs';
 import { serializePayload } from '../../src/http/serializePayload';
 import { announceSeed, checkProperty, describeRuns, propertySettings, timeoutFor } from '../support/fastCheck';
-import { expectSameData, jsonPositions, payloadOptions, plainObject } from './arbitraries';
+import { expectSameData, jsonPositions, payloadOptions, plainObject, type PortfolioSize } from './arbitraries';
 
 const settings = propertySettings();
 const RUNS = 40;
+/** Runs over large (1,000–5,000 row) portfolios. */
+const LARGE_RUNS = 3;
 
 async function join(chunks: AsyncIterable<string>): Promise<{ text: string; count: number }> {
   let text = '';
@@ -30,7 +33,7 @@ async function join(chunks: AsyncIterable<string>): Promise<{ text: string; coun
 describe('serializePayload (properties)', () => {
   beforeAll(() => announceSeed(settings, 'spec/properties/serializePayload.spec.ts'));
 
-  it(`should write chunks that join to exactly JSON.stringify(payload) and parse back to it (${describeRuns(settings, RUNS)})`, async () => {
+  it(`should write chunks that join to exactly JSON.stringify(payload) and parse back to it (${describeRuns(settings, RUNS, LARGE_RUNS)})`, async () => {
     const shape = fc.record({
       chunkPositions: fc.option(fc.integer({ min: 1, max: 60 }), { nil: undefined }),
       // Where `portfolio` sits among the top-level fields.
@@ -39,10 +42,8 @@ describe('serializePayload (properties)', () => {
       undefinedOption: fc.boolean(),
       undefinedInPosition: fc.option(fc.nat(), { nil: undefined }),
     });
-    await checkProperty(
-      settings,
-      RUNS,
-      fc.asyncProperty(jsonPositions(), payloadOptions, shape, async (positions, options, s) => {
+    const property = (size: PortfolioSize) =>
+      fc.asyncProperty(jsonPositions(size), payloadOptions, shape, async (positions, options, s) => {
         const portfolio: Record<string, unknown>[] = [...positions];
         if (s.undefinedInPosition !== undefined && portfolio.length > 0) {
           const at = s.undefinedInPosition % portfolio.length;
@@ -63,7 +64,8 @@ describe('serializePayload (properties)', () => {
         expect(first.count).toBeGreaterThanOrEqual(Math.ceil(portfolio.length / (s.chunkPositions ?? 1000)));
         // Each call starts over (a retried request sends the same body again).
         expect((await join(body())).text).toBe(expectedText);
-      }),
-    );
-  }, timeoutFor(settings, RUNS, 200));
+      });
+    await checkProperty(settings, RUNS, property('mixed'));
+    await checkProperty(settings, LARGE_RUNS, property('large'), { large: true });
+  }, timeoutFor(settings, RUNS, 100, { runs: LARGE_RUNS, msPerRun: 2000 }));
 });

@@ -3,8 +3,8 @@
  * reproduces the same way.
  *
  * - `FC_SEED=<n>`: the seed (default: a fresh random one per spec file, printed once).
- * - `FC_RUNS=<n>`: the run count of every property (default: each property's own, kept small
- *   so `npm test` stays fast).
+ * - `FC_RUNS=<n>`: the run count of every property, a tenth of it for properties over large
+ *   portfolios (default: each property's own, kept small so `npm test` stays fast).
  *
  * A failure names its seed and the exact command that replays it; fast-check is deterministic
  * for a given seed, so the same seed generates the same portfolios in the same order.
@@ -42,9 +42,18 @@ export function runsOf(settings: PropertySettings, defaultRuns: number): number 
   return settings.runsOverride ?? defaultRuns;
 }
 
-/** `seed=… runs=…`, for test names. */
-export function describeRuns(settings: PropertySettings, defaultRuns: number): string {
-  return `fast-check seed=${settings.seed} runs=${runsOf(settings, defaultRuns)}`;
+/**
+ * The run count of a property over large inputs: a tenth of `FC_RUNS` (at least 1) when set,
+ * else the property's default.
+ */
+export function largeRunsOf(settings: PropertySettings, defaultRuns: number): number {
+  return settings.runsOverride === undefined ? defaultRuns : Math.max(1, Math.ceil(settings.runsOverride / 10));
+}
+
+/** `seed=… runs=…` (and the large runs, when given), for test names. */
+export function describeRuns(settings: PropertySettings, defaultRuns: number, defaultLargeRuns?: number): string {
+  const large = defaultLargeRuns === undefined ? '' : ` + ${largeRunsOf(settings, defaultLargeRuns)} large`;
+  return `fast-check seed=${settings.seed} runs=${runsOf(settings, defaultRuns)}${large}`;
 }
 
 /**
@@ -62,15 +71,17 @@ export function announceSeed(settings: PropertySettings, file: string): void {
  * Checks a property with the file's seed; a failure's message starts with the command that
  * replays it, followed by fast-check's counterexample.
  *
- * @param property a sync or async fast-check property
  * @param defaultRuns runs when `FC_RUNS` is not set
+ * @param property a sync or async fast-check property
+ * @param options `large`: the property's inputs are large, so `FC_RUNS` counts a tenth
  */
 export async function checkProperty<T>(
   settings: PropertySettings,
   defaultRuns: number,
   property: fc.IProperty<T> | fc.IAsyncProperty<T>,
+  options: { readonly large?: boolean } = {},
 ): Promise<void> {
-  const numRuns = runsOf(settings, defaultRuns);
+  const numRuns = options.large ? largeRunsOf(settings, defaultRuns) : runsOf(settings, defaultRuns);
   try {
     await fc.assert(property, { seed: settings.seed, numRuns });
   } catch (error) {
@@ -87,6 +98,7 @@ export async function checkProperty<T>(
  *
  * @param msPerRun a generous cost of one run
  */
-export function timeoutFor(settings: PropertySettings, defaultRuns: number, msPerRun: number): number {
-  return Math.max(20_000, runsOf(settings, defaultRuns) * msPerRun);
+export function timeoutFor(settings: PropertySettings, defaultRuns: number, msPerRun: number, large?: { readonly runs: number; readonly msPerRun: number }): number {
+  const largeMs = large === undefined ? 0 : largeRunsOf(settings, large.runs) * large.msPerRun;
+  return Math.max(20_000, runsOf(settings, defaultRuns) * msPerRun + largeMs);
 }
