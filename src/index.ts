@@ -32,6 +32,10 @@ export type { TrackProgressConfig, ProgressAnomaly, ProgressReport } from './ope
 // Streams: whole flows built from the operators, and the pieces that share work between batches.
 export { runBatch } from './streams/runBatch';
 export type { RunBatchConfig } from './streams/runBatch';
+export { runBatches, resumeBatches } from './streams/runBatches';
+export type { ChunkedInput, FollowConfig, ResumeBatchesConfig, RunBatchesConfig, RunBatchesEvent, RunBatchesInput, SplitRecord } from './streams/runBatches';
+export { BatchHandleCodec, loadHandles, recordHandles, saveHandles } from './streams/batchHandle';
+export type { BatchHandle } from './streams/batchHandle';
 export { chunkByAccount } from './streams/chunkByAccount';
 export type { ChunkByAccountConfig } from './streams/chunkByAccount';
 export { createBatchWatcher } from './streams/batchWatcher';
@@ -65,7 +69,7 @@ export {
   isTerminalStatus,
 } from './codecs';
 export type { KnownBatchStatus, Position, ProcessingMode, TerminalStatus } from './codecs';
-export type { AccountException, BatchEvent, BatchResults, SubmittedBatch, TerminalBatch } from './types';
+export type { AccountException, BatchEvent, BatchResults, BatchRunEvent, SubmittedBatch, TerminalBatch } from './types';
 
 // Errors: one hierarchy under C9Error; none of them ever holds the API key.
 export {
@@ -102,8 +106,19 @@ export {
 export type { InputErrorLocation, InputFormat, LoadPortfolioOptions } from './input';
 
 // Report: what `c9-batch run` prints, as data and as text, and its exit code.
-export { buildReport, exitCodeFor, formatReportText } from './streams/report';
-export type { BatchOutcome, BuildReportConfig, FormatReportConfig, ReportBatch, ReportException, ReportTopAccount, RunReport } from './streams/report';
+export { NOT_SUBMITTED, buildReport, exitCodeFor, formatReportText, isUnsubmitted } from './streams/report';
+export type {
+  BatchOutcome,
+  BuildReportConfig,
+  FormatReportConfig,
+  ReportBatch,
+  ReportException,
+  ReportSplit,
+  ReportTopAccount,
+  RunOutcome,
+  RunReport,
+  UnsubmittedOutcome,
+} from './streams/report';
 
 // Emulator: a local server of the API for tests and demos (also `c9-batch-rx/emulator`).
 export { startEmulator, describeEmulator, resolveEmulatorKeys, ROUTE_NAMES, REPLACED_ERROR, NOTHING_MARGINED_ERROR } from './emulator';
