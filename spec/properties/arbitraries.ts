@@ -67,6 +67,8 @@ export const fieldName: fc.Arbitrary<string> = fc
 /** A small JSON value for an extra field. */
 export const jsonValue: fc.Arbitrary<JsonValue> = fc.oneof(
   { arbitrary: text(), weight: 4 },
+  // Lone surrogates: JSON writes them as \uD800 escapes, and they must come back as they were.
+  { arbitrary: fc.constantFrom('\uD800', 'x\uDFFFy', '\uDBFF'), weight: 1 },
   { arbitrary: jsonNumber, weight: 2 },
   { arbitrary: fc.boolean(), weight: 1 },
   { arbitrary: fc.constant(null), weight: 1 },
@@ -81,8 +83,11 @@ export function plainObject<V>(entries: Iterable<readonly [string, V]>): Record<
   return out;
 }
 
-/** A pool of distinct account codes (unicode, commas, quotes, newlines…). */
-export const accountPool: fc.Arbitrary<string[]> = fc.uniqueArray(nonBlank(10), { minLength: 1, maxLength: 12 });
+/** A pool of distinct account codes (unicode, commas, quotes, newlines…, and names an object map would trip on). */
+export const accountPool: fc.Arbitrary<string[]> = fc.uniqueArray(
+  fc.oneof({ arbitrary: nonBlank(10), weight: 9 }, { arbitrary: fc.constantFrom('__proto__', 'constructor', 'hasOwnProperty', 'toString'), weight: 1 }),
+  { minLength: 1, maxLength: 12 },
+);
 
 /** Everything of one row except its account, which is picked from the pool. */
 interface RowDraw {
@@ -256,14 +261,29 @@ export function csvField(value: string, quoteAll: boolean): string {
 
 /** Writes a table as CSV text in the given style. */
 export function writeCsv(table: CsvTable, style: CsvStyle): string {
+  return writeCsvWithLines(table, style).text;
+}
+
+/**
+ * Writes a table as CSV text and tells the physical line (1-based, counted by LF as editors
+ * and the loader do) on which each data row starts: a quoted line break moves every later row.
+ */
+export function writeCsvWithLines(table: CsvTable, style: CsvStyle): { text: string; rowLines: number[] } {
   const records = [table.header, ...table.rows].map((cells) => cells.map((c) => csvField(c, style.quoteAll)).join(','));
   let out = style.bom ? '\uFEFF' : '';
+  let line = 1;
+  const starts: number[] = [];
+  const add = (piece: string): void => {
+    out += piece;
+    for (let i = piece.indexOf('\n'); i >= 0; i = piece.indexOf('\n', i + 1)) line++;
+  };
   records.forEach((record, i) => {
-    out += record;
-    if (i < records.length - 1 || style.finalEol) out += style.eol;
-    if (i < records.length - 1 && style.blankAfter.includes(i)) out += style.eol;
+    starts.push(line);
+    add(record);
+    if (i < records.length - 1 || style.finalEol) add(style.eol);
+    if (i < records.length - 1 && style.blankAfter.includes(i)) add(style.eol);
   });
-  return out;
+  return { text: out, rowLines: starts.slice(1) };
 }
 
 /**

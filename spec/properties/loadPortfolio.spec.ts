@@ -13,15 +13,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
-import { loadPortfolio, readPositions } from '../../src/input';
+import { InputError, loadPortfolio, readPositions } from '../../src/input';
 import { announceSeed, checkProperty, describeRuns, propertySettings, timeoutFor } from '../support/fastCheck';
 import type { PortfolioSize } from './arbitraries';
-import { csvStyle, csvTables, expectedCsvPositions, expectSameData, jsonPositions, payloadOptions, writeCsv, type JsonPosition } from './arbitraries';
+import { csvStyle, csvTables, expectedCsvPositions, expectSameData, jsonPositions, payloadOptions, writeCsv, writeCsvWithLines, type JsonPosition } from './arbitraries';
 
 const settings = propertySettings();
 const RUNS = 30;
 /** Runs of each property over large (1,000–5,000 row) portfolios. */
 const LARGE_RUNS = 2;
+/** Runs of the bad-row properties (small portfolios only: the line is what they test). */
+const BAD_ROW_RUNS = 20;
 /** Re-read through arbitrarily cut chunks only up to this many rows. */
 const RECHUNK_MAX_ROWS = 200;
 
@@ -36,6 +38,16 @@ function chunkedSource(text: string, cuts: readonly number[]): Readable {
     last = point;
   }
   return Readable.from(chunks, { objectMode: false });
+}
+
+/** The error `loading` fails with (the spec fails when it succeeds). */
+async function failure(loading: Promise<unknown>): Promise<unknown> {
+  try {
+    await loading;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the file to be refused');
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
@@ -53,9 +65,13 @@ function expectPlain(positions: readonly object[]): void {
 describe('loadPortfolio (properties)', () => {
   let dir: string;
   let fileCount = 0;
+  let previous: string | undefined;
+  /** Writes this run's file; the previous run's goes (runs are sequential), so FC_RUNS=1000 fills no disk. */
   const write = (ext: string, content: string): string => {
+    if (previous !== undefined) rmSync(previous, { force: true });
     const path = join(dir, `portfolio-${++fileCount}${ext}`);
     writeFileSync(path, content);
+    previous = path;
     return path;
   };
 
@@ -127,4 +143,44 @@ describe('loadPortfolio (properties)', () => {
     await checkProperty(settings, RUNS, property('mixed'));
     await checkProperty(settings, LARGE_RUNS, property('large'), { large: true });
   }, timeoutFor(settings, RUNS, 200, { runs: LARGE_RUNS, msPerRun: 4000 }));
+
+  it(`should name the physical line of a bad CSV row, quoted line breaks and blank lines before it included (${describeRuns(settings, BAD_ROW_RUNS)})`, async () => {
+    await checkProperty(
+      settings,
+      BAD_ROW_RUNS,
+      fc.asyncProperty(csvTables('small'), csvStyle, fc.nat(), async (table, style, pick) => {
+        const bad = pick % table.rows.length;
+        const column = table.header.indexOf('net_position');
+        const rows = table.rows.map((row, i) => (i === bad ? row.map((cell, c) => (c === column ? '12abc' : cell)) : row));
+        const { text, rowLines } = writeCsvWithLines({ header: table.header, rows }, style);
+        const path = write('.csv', text);
+
+        const error = await failure(loadPortfolio(path));
+
+        expect(error).toBeInstanceOf(InputError);
+        expect({ line: (error as InputError).line, field: (error as InputError).field }).toEqual({ line: rowLines[bad], field: 'net_position' });
+        expect((error as InputError).message.startsWith(`${path}:${rowLines[bad]}: net_position: `)).toBe(true);
+      }),
+    );
+  }, timeoutFor(settings, BAD_ROW_RUNS, 200));
+
+  it(`should name the line of a bad NDJSON position, blank lines before it included (${describeRuns(settings, BAD_ROW_RUNS)})`, async () => {
+    await checkProperty(
+      settings,
+      BAD_ROW_RUNS,
+      fc.asyncProperty(jsonPositions('small'), fc.array(fc.constantFrom('', ' '), { maxLength: 4 }), fc.nat(), fc.nat(), async (portfolio, blanks, pick, blankAt) => {
+        const lines = portfolio.map((p) => JSON.stringify(p));
+        for (const blank of blanks) lines.splice(blankAt % (lines.length + 1), 0, blank);
+        const positionLines = lines.flatMap((l, i) => (l.trim() === '' ? [] : [i]));
+        const badAt = positionLines[pick % positionLines.length];
+        lines[badAt] = JSON.stringify({ ...(JSON.parse(lines[badAt]) as object), net_position: 'NaN' });
+        const path = write('.ndjson', lines.join('\n'));
+
+        const error = await failure(loadPortfolio(path));
+
+        expect(error).toBeInstanceOf(InputError);
+        expect({ line: (error as InputError).line, field: (error as InputError).field }).toEqual({ line: badAt + 1, field: 'net_position' });
+      }),
+    );
+  }, timeoutFor(settings, BAD_ROW_RUNS, 200));
 });

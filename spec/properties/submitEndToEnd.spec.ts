@@ -92,6 +92,7 @@ describe('submitBatch end to end (properties)', () => {
     const path = join(dir, `book-${++fileCount}${c.ext}`);
     writeFileSync(path, c.content);
     const payload = await loadPortfolio(path);
+    rmSync(path);
     const batches = limits === undefined ? [payload] : chunkByAccount(payload, limits);
     const submitsBefore = emulator.stats.requests.submit;
 
