@@ -37,6 +37,7 @@ import {
 import { registerSecret } from '../../src/http/redact';
 import { InputError, loadPortfolio } from '../../src/input';
 import { runBatch } from '../../src/streams/runBatch';
+import { runBatches } from '../../src/streams/runBatches';
 import { HEADER, testIo } from '../cli/support/io';
 
 const KEY = 'sk-live-KNOWN-SECRET-abc123';
@@ -175,6 +176,15 @@ describe('secrets', () => {
       expect(echoed.stderr).toContain('refused for Authorization: Bearer [redacted]');
       for (const name of readdirSync(dir)) expectNoSecret(`file ${name}`, readFileSync(join(dir, name), 'utf8'));
     });
+    it('should not show the key in a --state file nor in a resume from it', async () => {
+      const state = join(dir, 'run.state.json');
+      const run = await cli(['run', join(dir, 'book.csv'), ...fast, '--chunk-accounts', '1', '--state', state, '--format', 'json'], envFor(emulator));
+      const resumed = await cli(['resume', state, ...fast, '--out', join(dir, 'resumed.json'), '--verbose'], envFor(emulator));
+
+      expect([run.code, resumed.code]).toEqual([0, 0]);
+      expect(readFileSync(state, 'utf8')).toContain(emulator.url);
+      for (const name of readdirSync(dir)) expectNoSecret(`file ${name}`, readFileSync(join(dir, name), 'utf8'));
+    });
   });
 
   describe('errors', () => {
@@ -303,12 +313,15 @@ describe('secrets', () => {
       }
     });
 
-    it('should keep the key out of every event of runBatch and out of the client object', async () => {
+    it('should keep the key out of every event of runBatch and runBatches and out of the client object', async () => {
       const c = createClient({ endpoint: emulator.url, apiKey: KEY });
       const events = await firstValueFrom(runBatch(c, payload, { poll: { initialIntervalMs: 10 } }).pipe(toArray()));
+      const two = { portfolio: [...payload.portfolio, { ...payload.portfolio[0], account_code: 'ACC-2' }] };
+      const fanOut = await firstValueFrom(runBatches(c, [two, { portfolio: [{ ...payload.portfolio[0], account_code: 'ACC-3' }] }], { poll: { initialIntervalMs: 10 } }).pipe(toArray()));
 
       expect(events.map((e) => e.type)).toContain('results');
-      for (const event of events) expectNoSecret(`${event.type} event`, JSON.stringify(event));
+      expect(fanOut.length).toBeGreaterThan(2);
+      for (const event of [...events, ...fanOut]) expectNoSecret(`${event.type} event`, JSON.stringify(event));
       expectNoSecret('client (inspect)', inspect(c, { depth: 5, showHidden: true }));
       expectNoSecret('client (JSON)', JSON.stringify(c));
     });
