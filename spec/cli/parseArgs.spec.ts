@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import { collect, parseDuration, parseNonNegative, parsePort, parsePositiveInt } from '../../src/cli/parseArgs';
+import { collect, parseDuration, parseNonNegative, parsePort, parsePositiveInt, parsePositiveNumber } from '../../src/cli/parseArgs';
 
 describe('parseDuration', () => {
   it('should read plain milliseconds and each unit', () => {
@@ -38,6 +38,14 @@ describe('parseNonNegative', () => {
     expect(parseNonNegative('0')).toBe(0);
     expect(parseNonNegative('2.5')).toBe(2.5);
     for (const bad of ['-1', '', 'x', 'Infinity']) expect(() => parseNonNegative(bad)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('parsePositiveNumber', () => {
+  it('should accept numbers above 0, fractions included, and refuse the rest', () => {
+    expect(parsePositiveNumber('0.5')).toBe(0.5);
+    expect(parsePositiveNumber('50')).toBe(50);
+    for (const bad of ['', ' ', '0', '-1', 'abc', 'Infinity', 'NaN']) expect(() => parsePositiveNumber(bad)).toThrow(InvalidArgumentError);
   });
 });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -95,11 +95,11 @@ describe('runCommand', () => {
     expect(stdout.trim().split('\n')).toHaveLength(1);
   });
 
-  it('should run an NDJSON file', async () => {
+  it('should run an NDJSON file (here with the plain poll backoff)', async () => {
     const lines = ['N-1', 'N-2', 'N-3'].map((a) => JSON.stringify({ account_code: a, exchange_code: 'ICE.EU', contract_code: 'B', contract_type: 'FUT', contract_expiry: '202612', net_position: '1' }));
     const path = file('book.ndjson', `${lines.join('\r\n')}\r\n\r\n`);
 
-    const { code, stdout } = await cli(['run', path, '--format', 'json', '--quiet', ...fast]);
+    const { code, stdout } = await cli(['run', path, '--format', 'json', '--quiet', '--no-adaptive-poll', ...fast]);
 
     expect(code).toBe(0);
     expect((JSON.parse(stdout) as RunReport).accounts_fetched).toBe(3);
@@ -157,15 +157,90 @@ describe('runCommand', () => {
     expect(stderr).toMatch(/^error: no API key: set C9_API_SECRET/m);
   });
 
-  it('should split by account into several batches and report each', async () => {
+  it('should split by account into several batches run together, with progress per batch, and report each', async () => {
     const path = file('chunks.csv', book([brent('C-1', 1), brent('C-2', 1), brent('C-1', 2), brent('C-3', 1)]));
 
-    const { code, stdout } = await cli(['run', path, '--chunk-accounts', '1', '--concurrency', '2', '--format', 'json', ...fast]);
+    const { code, stdout, stderr } = await cli(['run', path, '--chunk-accounts', '1', '--concurrency', '2', '--format', 'json', ...fast]);
 
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as RunReport;
     expect(report.batches.map((b) => b.accounts)).toEqual([1, 1, 1]);
     expect(report.accounts_fetched).toBe(3);
+    expect(report).not.toHaveProperty('splits');
+    for (const [n, b] of report.batches.entries()) {
+      expect(stderr).toContain(`batch ${n + 1}/3: submitted ${b.batch_id} (1 account)`);
+      expect(stderr).toMatch(new RegExp(`batch ${n + 1}/3: ${b.batch_id} results for 1 account`));
+    }
+    expect(stderr).toContain('; 3 batches');
+  });
+
+  it('should split into batches of at most --chunk-mb of JSON, never splitting an account', async () => {
+    // A position is ~125 bytes of JSON; 0.0002 MB (210 bytes) holds one account's, not two accounts' (M-1 alone exceeds it: a batch of its own).
+    const path = file('bytes.csv', book([brent('M-1', 1), brent('M-2', 1), brent('M-1', 3), brent('M-3', 1)]));
+
+    const { code, stdout } = await cli(['run', path, '--chunk-mb', '0.0002', '--format', 'json', '--quiet', ...fast]);
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as RunReport;
+    expect(report.batches.map((b) => b.accounts)).toEqual([1, 1, 1]);
+    const sent = emulator.stats.lastSubmittedPayloads.get(KEY) as { portfolio: { account_code: string }[] };
+    expect(sent.portfolio.map((p) => p.account_code)).toEqual(['M-3']);
+  });
+
+  it('should write the accepted batches to --state as they are accepted, atomically and without the key', async () => {
+    const state = join(dir, 'run.state.json');
+    const path = file('state.csv', book([brent('ST-1', 1), brent('ST-2', 1)]));
+
+    const { code, stdout } = await cli(['run', path, '--chunk-accounts', '1', '--state', state, '--format', 'json', '--quiet', ...fast]);
+
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as RunReport;
+    const text = readFileSync(state, 'utf8');
+    expect(text).not.toContain(KEY);
+    const saved = JSON.parse(text) as { version: number; handles: { batchId: string; accountCodes: string[]; endpoint: string; processingMode: string }[] };
+    expect(saved.version).toBe(1);
+    expect(saved.handles.map((h) => h.batchId).sort()).toEqual(report.batches.map((b) => b.batch_id).sort());
+    expect(saved.handles.map((h) => h.accountCodes).sort()).toEqual([['ST-1'], ['ST-2']]);
+    expect(saved.handles.every((h) => h.endpoint === emulator.url && h.processingMode === 'fifo')).toBe(true);
+    expect(readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('should refuse a --state file that cannot be written before sending anything', async () => {
+    const submitsBefore = emulator.stats.requests.submit;
+
+    const { code, stderr } = await cli(['run', file('nostate.csv', book([brent('NS', 1)])), '--state', join(dir, 'no-such-dir', 's.json'), ...fast]);
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^error: --state .*no-such-dir.*s\.json: cannot write the state file/m);
+    expect(emulator.stats.requests.submit).toBe(submitsBefore);
+  });
+
+  it('should split a batch refused as too large (413) and say so in the report', async () => {
+    const position = { account_code: 'BIG-1', exchange_code: 'ICE.EU', contract_code: 'B', contract_type: 'FUT', contract_expiry: '202612', net_position: '1' };
+    const one = JSON.stringify({ portfolio: [position] }).length;
+    const small = await startEmulator({ apiKeys: [KEY], msPerAccount: 1, maxPayloadBytes: one + 40 });
+    try {
+      const path = file('big.csv', book([brent('BIG-1', 1), brent('BIG-2', 1)]));
+      const environment = { C9_API_ENDPOINT: small.url, C9_API_SECRET: KEY };
+
+      const json = await cli(['run', path, '--format', 'json', ...fast], environment);
+      const text = await cli(['run', path, '--quiet', ...fast], environment);
+
+      expect(json.code).toBe(0);
+      const report = JSON.parse(json.stdout) as RunReport;
+      expect(report.splits).toEqual([{ chunk: '1', accounts: 2, into: ['1.1', '1.2'] }]);
+      expect(report.batches.map((b) => [b.status, b.accounts])).toEqual([
+        ['completed', 1],
+        ['completed', 1],
+      ]);
+      expect(report.accounts_fetched).toBe(2);
+      expect(json.stderr).toContain('batch: refused as too large (HTTP 413): split into batch (part 1) and batch (part 2) (2 accounts)');
+      expect(json.stderr).toMatch(/batch \(part 2\): submitted \S+ \(1 account\)/);
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('Split after HTTP 413 (payload too large): 1\n  chunk 1 (2 accounts) into 1.1 and 1.2\n');
+    } finally {
+      await small.close();
+    }
   });
 
   it('should let only the first batch of a run replace the queue with --mode replace_all', async () => {
@@ -197,6 +272,39 @@ describe('runCommand', () => {
     const report = JSON.parse(stdout) as RunReport;
     expect(stderr).toMatch(new RegExp(`error: batch ${report.batches[0].batch_id} timed out after \\d+ms \\(last status: queued, queue position 0\\)`));
     expect(report.batches[0]).toMatchObject({ status: 'queued', error: expect.stringContaining('timed out') });
+  });
+
+  it('should report the chunks the deadline stopped before they were accepted as not submitted', async () => {
+    emulator.faults.holdBatch('*', 'queued');
+    const path = file('slow2.csv', book([brent('U-1', 1), brent('U-2', 1)]));
+
+    const { code, stdout, stderr } = await cli(['run', path, '--chunk-accounts', '1', '--concurrency', '1', '--timeout', '300ms', '--format', 'json', ...fast]);
+
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout) as RunReport;
+    expect(report.batches).toEqual([
+      { batch_id: expect.any(String), status: 'queued', runtime_ms: expect.any(Number), accounts: 1, error: expect.stringContaining('timed out') },
+      { batch_id: null, status: 'not_submitted', runtime_ms: null, accounts: 1, chunk: '2', error: "the run's deadline (300ms) passed before it was accepted" },
+    ]);
+    expect(stderr).toContain('error: the run timed out after 300ms with 1 batch not yet accepted');
+    expect(stderr).toContain(`1 batch still running on the server: ${report.batches[0].batch_id}`);
+  });
+
+  it('should warn on stderr when a batch\'s percentage goes backwards, and go on', async () => {
+    emulator.faults.holdBatch('*', 'queued');
+    const path = file('regress.csv', book([brent('RG-1', 1)]));
+    const io = testIo(env());
+    const running = runCommand(['run', path, '--format', 'json', ...fast], io);
+    await waitFor(() => /submitted \S+/.test(io.stderr.text()));
+    const id = /submitted (\S+)/.exec(io.stderr.text())?.[1] ?? '';
+
+    emulator.faults.reportPct(id, [60, 30]);
+    await waitFor(() => io.stderr.text().includes('warning:'));
+    emulator.faults.releaseBatch('*');
+
+    expect(await running).toBe(0);
+    expect(io.stderr.text()).toContain(`warning: batch ${id}: completed_pct went back from 60% to 30%`);
+    expect((JSON.parse(io.stdout.text()) as RunReport).batches[0].status).toBe('completed');
   });
 
   it('should exit 130 on interrupt, cancelling at once and printing the batch still running', async () => {
@@ -243,7 +351,7 @@ describe('runCommand', () => {
 
   it('should show a batch status and the caller\'s rows', async () => {
     const run = await cli(['run', file('sr.csv', book([brent('S-1', 1), brent('S-2', 1)])), '--format', 'json', '--quiet', ...fast]);
-    const batchId = (JSON.parse(run.stdout) as RunReport).batches[0].batch_id;
+    const batchId = (JSON.parse(run.stdout) as RunReport).batches[0].batch_id ?? '';
 
     const status = await cli(['status', batchId]);
     const results = await cli(['results', '--account', 'S-2', '--endpoint', emulator.url], { C9_API_SECRET: KEY });

@@ -39,7 +39,15 @@ export function requireTarget(option: string | undefined, io: CliIo): Target {
   return { endpoint, apiKey: requireKey(io), embedded: false, close: async () => undefined };
 }
 
-function requireKey(io: CliIo): string {
+/**
+ * The API key from `C9_API_SECRET` (never from the command line).
+ *
+ * Example: `const apiKey = requireKey(io)`
+ *
+ * @param io environment
+ * @throws SetupError when it is not set
+ */
+export function requireKey(io: CliIo): string {
   const apiKey = (io.env.C9_API_SECRET ?? '').trim();
   if (apiKey === '') throw new SetupError('no API key: set C9_API_SECRET (the key is never taken on the command line)');
   return apiKey;

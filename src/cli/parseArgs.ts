@@ -60,6 +60,19 @@ export function parseNonNegative(value: string): number {
   return n;
 }
 
+/**
+ * Parses a number > 0 (`0.5`, `20`).
+ *
+ * Example: `parsePositiveNumber('0.5')` → `0.5`
+ *
+ * @param value the text given on the command line
+ */
+export function parsePositiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a number greater than 0');
+  return n;
+}
+
 /** Collects a repeatable option's values. */
 export function collect(value: string, previous: readonly string[] = []): string[] {
   return [...previous, value];

@@ -1,70 +1,106 @@
 /**
- * Progress of a run on stderr: a live bar per batch on a terminal, plain lines otherwise.
+ * Progress of a run on stderr: a live bar per batch on a terminal, plain lines otherwise;
+ * warnings (a stalled batch, a percentage going backwards) and per-batch errors either way.
  */
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import type { BatchStatus } from '../codecs';
 import { formatMs } from '../http/errors';
 import { redact } from '../http/redact';
-import type { BatchEvent } from '../types';
+import type { RunBatchesEvent } from '../streams/runBatches';
+import type { SubmittedBatch } from '../types';
+import { formatError } from './formatError';
 import type { CliOutput } from './io';
 
-/** Receives what happens to each batch of a run (batches are numbered from 0 in input order). */
+/** Receives what happens to the batches of a run. */
 export interface ProgressDisplay {
-  /** The batch's submit is about to be sent. */
-  started(index: number): void;
-  /** An event of the batch's stream. */
-  event(index: number, event: BatchEvent): void;
-  /** The batch stopped on an error. */
-  failed(index: number, error: Error): void;
-  /** An informational line; shown above the bars on a terminal, not at all when quiet. */
+  /** An event of the run about chunk `chunk` (`"3"`, or `"3.1"` after a 413 split). */
+  event(chunk: string, event: RunBatchesEvent): void;
+  /** An informational line; above the bars on a terminal, not shown when quiet. */
   log(line: string): void;
   /** An error line; shown even when quiet (above the bars on a terminal). */
   error(line: string): void;
-  /** Removes the live display; later calls are ignored. */
+  /** Removes the live display; later lines go straight to the stream. */
   stop(): void;
 }
 
 /** Options of {@link createProgress}. */
 export interface ProgressOptions {
-  /** Number of batches in the run. */
+  /** Number of chunks (batches before any 413 split) in the run. */
   readonly total: number;
-  /** Show nothing. */
+  /** No progress or information; warnings and errors are still shown. */
   readonly quiet?: boolean;
-  /** Plain lines even on a terminal (e.g. when the terminal is not the stream). */
+  /** Plain lines even on a terminal. */
   readonly plain?: boolean;
+  /** Stack traces on per-batch errors. */
+  readonly verbose?: boolean;
   /** The clock for elapsed times, in ms. Default `Date.now`. */
   readonly now?: () => number;
 }
 
 /**
  * Picks the display for `stream`: live bars when it is a terminal, plain lines when it is
- * a pipe or a file, nothing when quiet.
+ * a pipe or a file; only warnings and errors when quiet.
  *
  * Example: `const progress = createProgress(process.stderr, { total: chunks.length })`
  *
  * @param stream where progress goes (stderr: stdout is for the report)
- * @param options batch count, quiet, plain, clock
+ * @param options chunk count, quiet, plain, verbose, clock
  */
 export function createProgress(stream: CliOutput, options: ProgressOptions): ProgressDisplay {
-  if (options.quiet) return { started: noop, event: noop, failed: noop, log: noop, error: (line) => stream.write(`${redact(line)}\n`), stop: noop };
-  return stream.isTTY && !options.plain ? new BarProgress(stream, options.total) : new LineProgress(stream, options);
+  if (!options.quiet && stream.isTTY && !options.plain) return new BarProgress(stream, options);
+  return new LineProgress(stream, options);
 }
 
-function noop(): void {}
-
-function label(index: number, total: number): string {
-  return total === 1 ? 'batch' : `batch ${index + 1}/${total}`;
+/**
+ * How a chunk is named on screen: `batch` alone for a one-batch run, `batch 3/5`, and
+ * `batch 3/5 (part 1.2)` for a half after a 413 split.
+ *
+ * Example: `batchLabel('3.1', 5)` → `'batch 3/5 (part 1)'`
+ *
+ * @param chunk the chunk label (`"3"`, `"3.1.2"`)
+ * @param total number of chunks of the run
+ */
+export function batchLabel(chunk: string, total: number): string {
+  const [first, ...rest] = chunk.split('.');
+  const base = total === 1 && first === '1' ? 'batch' : `batch ${first}/${total}`;
+  return rest.length === 0 ? base : `${base} (part ${rest.join('.')})`;
 }
 
-function describeStatus(event: Extract<BatchEvent, { type: 'status' }>): { state: string; pct: number } {
-  const { status, queue_position: queue, completed_pct: pct } = event.status;
-  const state = queue === undefined || queue === null ? status : `${status}, queue position ${queue}`;
-  return { state, pct: typeof pct === 'number' ? Math.max(0, Math.min(100, pct)) : status === 'completed' ? 100 : 0 };
+function describeStatus(status: BatchStatus): { state: string; pct: number } {
+  const { status: value, queue_position: queue, completed_pct: pct } = status;
+  const state = queue === undefined || queue === null ? value : `${value}, queue position ${queue}`;
+  return { state, pct: typeof pct === 'number' ? Math.max(0, Math.min(100, pct)) : value === 'completed' ? 100 : 0 };
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** The warning line of a `stalled` or `regressed` event; undefined for other events. */
+function warningOf(name: string, event: RunBatchesEvent): string | undefined {
+  if (event.type === 'stalled') {
+    const { state, pct } = describeStatus(event.status);
+    return `warning: ${name} ${event.batch.batchId}: no change in ${event.polls} polls (${state}, ${pct}%)`;
+  }
+  if (event.type === 'regressed') {
+    return `warning: ${name} ${event.batch.batchId}: completed_pct went back from ${event.fromPct}% to ${event.toPct}%`;
+  }
+  return undefined;
+}
+
+/** The error line of an `error` event, naming the batch (or the chunk never accepted). */
+function errorOf(name: string, event: Extract<RunBatchesEvent, { type: 'error' }>, verbose: boolean): string {
+  const text = formatError(event.error, { verbose }).trimEnd();
+  const batch: SubmittedBatch | undefined = event.batch;
+  if (batch === undefined) return text.replace(/^error: /, `error: ${name} was not accepted: `);
+  // Most batch errors (failed, timed out) already name the batch.
+  return text.includes(batch.batchId) ? text : text.replace(/^error: /, `error: ${name} ${batch.batchId}: `);
 }
 
 /** One plain line per change, for logs and CI. */
 class LineProgress implements ProgressDisplay {
-  private readonly startedAt = new Map<number, number>();
-  private readonly last = new Map<number, string>();
+  private readonly acceptedAt = new Map<string, number>();
+  private readonly last = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(
@@ -74,33 +110,39 @@ class LineProgress implements ProgressDisplay {
     this.now = options.now ?? Date.now;
   }
 
-  started(index: number): void {
-    this.startedAt.set(index, this.now());
-  }
-
-  event(index: number, event: BatchEvent): void {
-    const name = label(index, this.options.total);
-    const elapsed = formatMs(this.now() - (this.startedAt.get(index) ?? this.now()));
-    if (event.type === 'submitted') {
-      const n = event.batch.accountCodes.length;
-      this.write(`${name}: submitted ${event.batch.batchId} (${n} account${n === 1 ? '' : 's'})`);
-    } else if (event.type === 'status') {
-      const { state, pct } = describeStatus(event);
-      const key = `${state} ${pct}`;
-      if (this.last.get(index) === key) return;
-      this.last.set(index, key);
-      this.write(`${name}: ${event.batch.batchId} ${state}, ${pct}% (${elapsed})`);
-    } else {
-      this.write(`${name}: ${event.batch.batchId} results for ${event.results.rows.length} account${event.results.rows.length === 1 ? '' : 's'} (${elapsed})`);
+  event(chunk: string, event: RunBatchesEvent): void {
+    const name = batchLabel(chunk, this.options.total);
+    const warning = warningOf(name, event);
+    if (warning !== undefined) return this.write(warning);
+    if (event.type === 'error') return this.write(errorOf(name, event, this.options.verbose === true));
+    if (this.options.quiet) return;
+    const elapsed = (): string => formatMs(this.now() - (this.acceptedAt.get(chunk) ?? this.now()));
+    switch (event.type) {
+      case 'submitted':
+        this.acceptedAt.set(chunk, this.now());
+        return this.write(`${name}: submitted ${event.batch.batchId} (${plural(event.batch.accountCodes.length, 'account')})`);
+      case 'status': {
+        const { state, pct } = describeStatus(event.status);
+        const key = `${state} ${pct}`;
+        if (this.last.get(chunk) === key) return;
+        this.last.set(chunk, key);
+        return this.write(`${name}: ${event.batch.batchId} ${state}, ${pct}% (${elapsed()})`);
+      }
+      case 'results':
+        return this.write(`${name}: ${event.batch.batchId} results for ${plural(event.results.rows.length, 'account')} (${elapsed()})`);
+      case 'waiting':
+        return this.write(`${name}: waiting for ${event.blockedBy.map((c) => batchLabel(c, this.options.total)).join(', ')} (shared accounts)`);
+      case 'split':
+        return this.write(
+          `${name}: refused as too large (HTTP 413): split into ${event.into.map((c) => batchLabel(c, this.options.total)).join(' and ')} (${plural(event.accountCodes.length, 'account')})`,
+        );
+      default:
+        return;
     }
   }
 
-  failed(index: number): void {
-    this.write(`${label(index, this.options.total)}: stopped`);
-  }
-
   log(line: string): void {
-    this.write(line);
+    if (!this.options.quiet) this.write(line);
   }
 
   error(line: string): void {
@@ -117,12 +159,12 @@ class LineProgress implements ProgressDisplay {
 /** cli-progress bars, one per batch, redrawn in place. */
 class BarProgress implements ProgressDisplay {
   private readonly multibar: MultiBar;
-  private readonly bars = new Map<number, SingleBar>();
+  private readonly bars = new Map<string, SingleBar>();
   private stopped = false;
 
   constructor(
     private readonly stream: CliOutput,
-    private readonly total: number,
+    private readonly options: ProgressOptions,
   ) {
     this.multibar = new MultiBar(
       {
@@ -138,28 +180,46 @@ class BarProgress implements ProgressDisplay {
     );
   }
 
-  started(index: number): void {
-    if (this.stopped) return;
-    this.bars.set(index, this.multibar.create(100, 0, { label: label(index, this.total), state: 'submitting' }));
-  }
-
-  event(index: number, event: BatchEvent): void {
-    const bar = this.bars.get(index);
-    if (this.stopped || bar === undefined) return;
-    if (event.type === 'submitted') {
-      bar.update({ label: `${label(index, this.total)} ${event.batch.batchId.slice(0, 8)}`, state: 'submitted' });
-    } else if (event.type === 'status') {
-      const { state, pct } = describeStatus(event);
-      bar.update(pct, { state });
-    } else {
-      bar.update({ state: `${event.results.status}: ${event.results.rows.length} results` });
+  private bar(chunk: string, state: string): SingleBar | undefined {
+    if (this.stopped) return undefined;
+    let bar = this.bars.get(chunk);
+    if (bar === undefined) {
+      bar = this.multibar.create(100, 0, { label: batchLabel(chunk, this.options.total), state });
+      this.bars.set(chunk, bar);
     }
+    return bar;
   }
 
-  failed(index: number, error: Error): void {
-    const bar = this.bars.get(index);
-    if (this.stopped || bar === undefined) return;
-    bar.update({ state: redact(`stopped: ${error.message.split('\n')[0]}`).slice(0, 80) });
+  event(chunk: string, event: RunBatchesEvent): void {
+    const name = batchLabel(chunk, this.options.total);
+    const warning = warningOf(name, event);
+    if (warning !== undefined) return this.log(warning);
+    switch (event.type) {
+      case 'waiting':
+        this.bar(chunk, 'waiting')?.update({ state: `waiting for ${event.blockedBy.map((c) => batchLabel(c, this.options.total)).join(', ')}` });
+        return;
+      case 'submitted':
+        this.bar(chunk, 'submitted')?.update({ label: `${name} ${event.batch.batchId.slice(0, 8)}`, state: 'submitted' });
+        return;
+      case 'status': {
+        const { state, pct } = describeStatus(event.status);
+        this.bar(chunk, state)?.update(pct, { state });
+        return;
+      }
+      case 'results':
+        this.bar(chunk, '')?.update({ state: `${event.results.status}: ${plural(event.results.rows.length, 'result')}` });
+        return;
+      case 'split':
+        this.bars.get(chunk)?.update({ state: 'split after HTTP 413' });
+        this.log(`${name}: refused as too large (HTTP 413): split into ${event.into.map((c) => batchLabel(c, this.options.total)).join(' and ')}`);
+        return;
+      case 'error':
+        this.bars.get(chunk)?.update({ state: redact(`stopped: ${event.error.message.split('\n')[0]}`).slice(0, 80) });
+        this.log(errorOf(name, event, this.options.verbose === true));
+        return;
+      default:
+        return;
+    }
   }
 
   log(line: string): void {

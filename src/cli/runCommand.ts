@@ -8,8 +8,9 @@ import { PROCESSING_MODES } from '../codecs';
 import { redact } from '../http/redact';
 import { formatError } from './formatError';
 import { EXIT, type CliIo } from './io';
-import { collect, parseDuration, parseNonNegative, parsePort, parsePositiveInt } from './parseArgs';
+import { collect, parseDuration, parseNonNegative, parsePort, parsePositiveInt, parsePositiveNumber } from './parseArgs';
 import { showResults, showStatus } from './remote';
+import { resumeRun } from './resume';
 import { DEFAULT_RUN_TIMEOUT_MS, runPortfolio } from './runPortfolio';
 import { serve } from './serve';
 
@@ -21,14 +22,37 @@ interface RunFlags {
   calculationType?: string;
   currency?: (typeof CURRENCIES)[number];
   chunkAccounts?: number;
+  chunkMb?: number;
   concurrency: number;
   pollInterval?: number;
+  adaptivePoll: boolean;
+  timeout: number;
+  out?: string;
+  format: 'text' | 'json';
+  state?: string;
+  verbose?: boolean;
+  quiet?: boolean;
+}
+
+interface ResumeFlags {
+  endpoint?: string;
+  pollInterval?: number;
+  adaptivePoll: boolean;
   timeout: number;
   out?: string;
   format: 'text' | 'json';
   verbose?: boolean;
   quiet?: boolean;
 }
+
+const POLL_HELP =
+  '\nPolling: adaptive by default; each poll is aimed at the batch\'s estimated end (from its queue position\n' +
+  'and how fast completed_pct rises), between 100ms and 15s apart. --poll-interval D makes D the shortest\n' +
+  'wait between two polls of a batch (and the wait while there is nothing to estimate from yet).\n' +
+  '--no-adaptive-poll: plain backoff instead, D (default 1s) after each change, x1.5 while nothing changes.\n' +
+  'A server Retry-After always wins; --timeout is one deadline for the whole command.\n';
+const EXIT_HELP =
+  '\nExit codes: 0 all batches completed; 2 completed with errors, or accounts missing or stale;\n1 bad input, bad key, a failed batch, a timeout or any other error; 130 interrupted (Ctrl-C).\n';
 
 /**
  * Runs the `c9-batch` command line with `argv` (the arguments after the program name) and
@@ -43,7 +67,7 @@ interface RunFlags {
 export async function runCommand(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = EXIT.ok;
   const program = new Command('c9-batch')
-    .description('Margin portfolios with the C9 batch API: run a file, watch a batch, fetch results, or serve the emulator.')
+    .description('Margin portfolios with the C9 batch API: run a file, resume a run, watch a batch, fetch results, or serve the emulator.')
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({
@@ -65,17 +89,17 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
     .option('--calculation-type <type>', 'calculation_type of the payload (margins, analytics, simm, all, or a comma list)')
     .addOption(new Option('--currency <code>', 'currency_code of the results').choices(CURRENCIES))
     .option('--chunk-accounts <n>', 'split into batches of at most n accounts (an account is never split)', parsePositiveInt)
-    .option('--concurrency <n>', 'batches in flight at once', parsePositiveInt, 4)
-    .option('--poll-interval <duration>', 'first wait between polls, e.g. 500, 2s (grows while nothing changes)', parseDuration)
+    .option('--chunk-mb <mb>', 'split into batches of at most this many MB of JSON, e.g. 50 or 0.5 (an account is never split)', parsePositiveNumber)
+    .option('--concurrency <n>', 'batches in progress at once (submit to results)', parsePositiveInt, 4)
+    .option('--poll-interval <duration>', 'shortest wait between two polls of a batch, e.g. 500, 2s (see Polling)', parseDuration)
+    .option('--no-adaptive-poll', 'plain backoff from --poll-interval instead of aiming polls at the estimated end')
     .addOption(new Option('--timeout <duration>', 'deadline of the whole run, e.g. 30s, 5m').argParser(parseDuration).default(DEFAULT_RUN_TIMEOUT_MS, '30m'))
     .option('--out <file>', 'write the kept result rows to a .json or .csv file')
     .addOption(new Option('--format <format>', 'report format on stdout').choices(['text', 'json']).default('text'))
+    .option('--state <file>', 'keep the accepted batches in this file (never the key), for `c9-batch resume <file>` after a crash or Ctrl-C')
     .option('--verbose', 'more detail, and stack traces on errors')
-    .option('--quiet', 'no progress or information on stderr (errors are still shown)')
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 all batches completed; 2 completed with errors, or accounts missing or stale;\n1 bad input, bad key, a failed batch, a timeout or any other error; 130 interrupted (Ctrl-C).\n',
-    )
+    .option('--quiet', 'no progress or information on stderr (warnings and errors are still shown)')
+    .addHelpText('after', POLL_HELP + EXIT_HELP)
     .action(async (file: string, flags: RunFlags) => {
       exitCode = await runPortfolio(
         file,
@@ -85,8 +109,46 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
           calculationType: flags.calculationType,
           currency: flags.currency,
           chunkAccounts: flags.chunkAccounts,
+          chunkBytes: flags.chunkMb === undefined ? undefined : Math.max(1, Math.round(flags.chunkMb * 1024 * 1024)),
           concurrency: flags.concurrency,
           pollIntervalMs: flags.pollInterval,
+          adaptivePoll: flags.adaptivePoll,
+          timeoutMs: flags.timeout,
+          out: flags.out,
+          format: flags.format,
+          state: flags.state,
+          verbose: flags.verbose === true,
+          quiet: flags.quiet === true,
+        },
+        io,
+      );
+    });
+
+  program
+    .command('resume')
+    .description('pick up the batches a `run --state <file>` saved: poll them, fetch their results, and report as run does')
+    .argument('<file>', 'the state file written by run --state')
+    .option('--endpoint <url>', "API base URL (default: $C9_API_ENDPOINT, else the batches' own); given, the batches are followed there even if saved for another URL")
+    .option('--poll-interval <duration>', 'shortest wait between two polls of a batch, e.g. 500, 2s (see Polling)', parseDuration)
+    .option('--no-adaptive-poll', 'plain backoff from --poll-interval instead of aiming polls at the estimated end')
+    .addOption(new Option('--timeout <duration>', 'deadline of the whole resume, e.g. 30s, 5m').argParser(parseDuration).default(DEFAULT_RUN_TIMEOUT_MS, '30m'))
+    .option('--out <file>', 'write the kept result rows to a .json or .csv file')
+    .addOption(new Option('--format <format>', 'report format on stdout').choices(['text', 'json']).default('text'))
+    .option('--verbose', 'more detail, and stack traces on errors')
+    .option('--quiet', 'no progress or information on stderr (warnings and errors are still shown)')
+    .addHelpText(
+      'after',
+      '\nNever starts the embedded emulator: a fresh one knows none of the batches. When C9_API_ENDPOINT names\nanother server than the one the batches were saved for, nothing is polled unless --endpoint is given.\n' +
+        POLL_HELP +
+        EXIT_HELP,
+    )
+    .action(async (file: string, flags: ResumeFlags) => {
+      exitCode = await resumeRun(
+        file,
+        {
+          endpoint: flags.endpoint,
+          pollIntervalMs: flags.pollInterval,
+          adaptivePoll: flags.adaptivePoll,
           timeoutMs: flags.timeout,
           out: flags.out,
           format: flags.format,
