@@ -53,6 +53,14 @@ describe('createProgress', () => {
     );
   });
 
+  it('should say resuming, not submitted, for saved batches being followed again', () => {
+    const stream = sink(false);
+
+    createProgress(stream, { total: 1, resuming: true }).event('1', { type: 'submitted', batch });
+
+    expect(stream.text()).toBe('batch: resuming b-1 (2 accounts)\n');
+  });
+
   it('should show warnings for a stalled or regressed batch', () => {
     const stream = sink(false);
     const progress = createProgress(stream, { total: 1 });

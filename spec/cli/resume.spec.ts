@@ -98,6 +98,7 @@ describe('resumeRun', () => {
     expect(report.accounts_fetched).toBe(3);
     expect(emulator.stats.requests.submit).toBe(submits);
     expect(resumed.stderr).toContain(`resuming 3 batches from ${state} at ${emulator.url}`);
+    expect(resumed.stderr).toContain(`batch 1/3: resuming ${saved.handles[0].batchId} (1 account)`);
     expect((JSON.parse(readFileSync(join(dir, 'resumed.json'), 'utf8')) as { account_code: string }[]).map((r) => r.account_code).sort()).toEqual(['CR-1', 'CR-2', 'CR-3']);
   });
 

@@ -274,6 +274,13 @@ describe('runCommand', () => {
     expect(report.batches[0]).toMatchObject({ status: 'queued', error: expect.stringContaining('timed out') });
   });
 
+  it('should take a deadline longer than a timer can hold as no deadline, not as an immediate one', async () => {
+    const { code, stdout } = await cli(['run', file('long.csv', book([brent('L-1', 1)])), '--timeout', '1000h', '--format', 'json', '--quiet', ...fast]);
+
+    expect(code).toBe(0);
+    expect((JSON.parse(stdout) as RunReport).batches[0].status).toBe('completed');
+  });
+
   it('should report the chunks the deadline stopped before they were accepted as not submitted', async () => {
     emulator.faults.holdBatch('*', 'queued');
     const path = file('slow2.csv', book([brent('U-1', 1), brent('U-2', 1)]));

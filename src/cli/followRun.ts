@@ -26,6 +26,8 @@ export interface PollOptions {
 
 /** Default poll interval of the plain backoff (`--no-adaptive-poll`), ms. */
 const DEFAULT_FIXED_POLL_MS = 1000;
+/** The largest delay a Node timer takes (about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 /** Longest wait between two polls, ms (unless the poll interval itself is longer). */
 const MAX_POLL_MS = 15_000;
 
@@ -106,7 +108,8 @@ export async function followRun(
 
   let ending: Ending | undefined;
   let report: RunReport | undefined;
-  const deadline = timer(options.timeoutMs, asyncScheduler).pipe(map((): Ending => 'timeout'));
+  // Beyond the largest timer delay Node would fire at once instead: such a deadline is none.
+  const deadline = options.timeoutMs > MAX_TIMER_MS ? NEVER : timer(options.timeoutMs, asyncScheduler).pipe(map((): Ending => 'timeout'));
   const interrupt = io.signal === undefined ? NEVER : fromEvent(io.signal, 'abort').pipe(map((): Ending => 'interrupted'));
   const stop = merge(deadline, interrupt).pipe(
     take(1),

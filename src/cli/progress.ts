@@ -35,6 +35,8 @@ export interface ProgressOptions {
   readonly verbose?: boolean;
   /** The clock for elapsed times, in ms. Default `Date.now`. */
   readonly now?: () => number;
+  /** Following saved batches (`resume`): their `submitted` events say `resuming`, as nothing is sent. */
+  readonly resuming?: boolean;
 }
 
 /**
@@ -120,7 +122,7 @@ class LineProgress implements ProgressDisplay {
     switch (event.type) {
       case 'submitted':
         this.acceptedAt.set(chunk, this.now());
-        return this.write(`${name}: submitted ${event.batch.batchId} (${plural(event.batch.accountCodes.length, 'account')})`);
+        return this.write(`${name}: ${this.options.resuming ? 'resuming' : 'submitted'} ${event.batch.batchId} (${plural(event.batch.accountCodes.length, 'account')})`);
       case 'status': {
         const { state, pct } = describeStatus(event.status);
         const key = `${state} ${pct}`;
@@ -199,7 +201,7 @@ class BarProgress implements ProgressDisplay {
         this.bar(chunk, 'waiting')?.update({ state: `waiting for ${event.blockedBy.map((c) => batchLabel(c, this.options.total)).join(', ')}` });
         return;
       case 'submitted':
-        this.bar(chunk, 'submitted')?.update({ label: `${name} ${event.batch.batchId.slice(0, 8)}`, state: 'submitted' });
+        this.bar(chunk, 'submitted')?.update({ label: `${name} ${event.batch.batchId.slice(0, 8)}`, state: this.options.resuming ? 'resuming' : 'submitted' });
         return;
       case 'status': {
         const { state, pct } = describeStatus(event.status);

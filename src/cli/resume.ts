@@ -81,7 +81,7 @@ export async function resumeRun(file: string, options: ResumeOptions, io: CliIo)
     () => Date.now(),
     new Map(handles.map((h, i) => [h.batchId, String(i + 1)])),
   );
-  const progress = createProgress(io.stderr, { total: handles.length, quiet: options.quiet, verbose: options.verbose });
+  const progress = createProgress(io.stderr, { total: handles.length, quiet: options.quiet, verbose: options.verbose, resuming: true });
   return followRun(
     resumeBatches(client, handles, followConfig(options)),
     tally,
