@@ -21,7 +21,7 @@ describe('fault matrix', () => {
   });
 
   for (const c of ALL_CASES) {
-    it(`should ${c.kind}: ${c.name} → ${c.expected}`, async () => {
+    it(`should give "${c.expected}" with nothing left behind (${c.kind}: ${c.name})`, async () => {
       const record = await runCase(c, collector.reports, dir.path);
       records.push(record);
       expect({ got: record.got, leaks: record.leaks }).toEqual({ got: c.expected, leaks: [] });

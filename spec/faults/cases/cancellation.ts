@@ -79,9 +79,9 @@ export const cancellationCases: readonly FaultCase[] = [
     async run(ctx) {
       const rig = await ctx.rig();
       rig.emu.faults.holdBatch('*', 'processing');
-      const running = rig.start(BOOK, { poll: { initialIntervalMs: 80, maxIntervalMs: 80 } });
+      const running = rig.start(BOOK, { poll: { initialIntervalMs: 300, maxIntervalMs: 300 } });
       await waitUntil(() => running.events.some((e) => e.type === 'status'), 1000);
-      await sleep(20);
+      await sleep(10);
       const inFlight = rig.proxy.activeRequests;
       const got = await cancel(running);
       ctx.cancelled();

@@ -34,7 +34,6 @@ async function interrupted(
   reason = 'SIGINT',
 ): Promise<CliResult> {
   const controller = new AbortController();
-  ctx.watchSignal(controller.signal);
   const running = ctx.cli(['run', file, '--endpoint', rig.proxy.url, ...FAST], { signal: controller.signal });
   await waitUntil(abortWhen, 3000);
   controller.abort(reason);
@@ -195,7 +194,6 @@ export const cliCases: readonly FaultCase[] = [
       const rig = await ctx.rig();
       const controller = new AbortController();
       controller.abort('SIGINT');
-      ctx.watchSignal(controller.signal);
       const r = await ctx.cli(['run', csv(ctx, 'c6.csv', [['CL-A']]), '--endpoint', rig.proxy.url, ...FAST], { signal: controller.signal });
       return `exit ${r.code}; requests=${rig.proxy.log.length}`;
     },

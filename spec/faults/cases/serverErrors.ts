@@ -67,7 +67,7 @@ export const serverErrorCases: readonly FaultCase[] = [
   burst('500 JSON on submit: may have queued, not resent', 'submit', 500, 'json', 1, 'InternalServerError(500); submit: 500; batches=0'),
   burst('502 HTML on submit: may have queued, not resent', 'submit', 502, 'html', 1, 'InternalServerError(502); submit: 502; batches=0'),
   never('503 HTML on status, never recovers', 'status', 503, 'html', 'InternalServerError(503); status attempts=4; message names HTTP 503'),
-  never('500 JSON ×4 on status (one over the limit)', 'status', 500, 'json', 'InternalServerError(500); status attempts=4; message names HTTP 500'),
+  never('500 JSON on status until the retries run out', 'status', 500, 'json', 'InternalServerError(500); status attempts=4; message names HTTP 500'),
   never('502 JSON on results, never recovers', 'results', 502, 'json', 'InternalServerError(502); results attempts=4; message names HTTP 502'),
   never('503 HTML on submit, never recovers', 'submit', 503, 'html', 'InternalServerError(503); submit attempts=4; message names HTTP 503'),
   {

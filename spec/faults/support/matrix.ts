@@ -30,8 +30,6 @@ export interface CaseContext {
   rig(options?: RigOptions): Promise<Rig>;
   /** A server that accepts connections and never answers. */
   silentServer(): Promise<SilentServer>;
-  /** After the case: no 'abort' listener may be left on this signal. */
-  watchSignal(signal: AbortSignal): void;
   /**
    * The case cancelled its run: after it, no request may reach the proxy during a short
    * window (a timer that outlived the cancellation would poll or retry again).
@@ -39,7 +37,10 @@ export interface CaseContext {
   cancelled(): void;
   /** Writes a file in the suite's temporary folder and returns its path. */
   file(name: string, content: string): string;
-  /** Runs the CLI in-process with the known key; the key must never appear in what it prints. */
+  /**
+   * Runs the CLI in-process with the known key and a signal (the given one, else a fresh one);
+   * the key must never appear in what it prints, and no listener may be left on the signal.
+   */
   cli(argv: readonly string[], options?: { readonly signal?: AbortSignal; readonly env?: Record<string, string> }): Promise<CliResult>;
 }
 
@@ -101,7 +102,6 @@ export async function runCase(c: FaultCase, reports: ProcessReports, dir: string
       silent.push(server);
       return server;
     },
-    watchSignal: (signal) => signals.push(signal),
     cancelled: () => {
       quiet = true;
     },
@@ -111,7 +111,11 @@ export async function runCase(c: FaultCase, reports: ProcessReports, dir: string
       return path;
     },
     cli: async (argv, options = {}) => {
-      const io = testIo({ C9_API_SECRET: KEY, ...options.env }, options.signal);
+      // Every run gets a signal, as a process's Ctrl-C handler gives one: whether it ends by
+      // itself, by an error or by an abort, it must leave no listener on it.
+      const signal = options.signal ?? new AbortController().signal;
+      if (!signals.includes(signal)) signals.push(signal);
+      const io = testIo({ C9_API_SECRET: KEY, ...options.env }, signal);
       const code = await runCommand([...argv], io);
       const stdout = io.stdout.text();
       const stderr = io.stderr.text();
@@ -160,36 +164,33 @@ export async function runCase(c: FaultCase, reports: ProcessReports, dir: string
 }
 
 /**
- * The matrix as a text table (case, expected, got, leaks, pass/fail), with counts at the end.
+ * The matrix as a text table (case, expected, got, leaks, pass/fail), one section per kind,
+ * with counts at the end.
  *
  * @param records the cases in the order they ran
  */
 export function formatTable(records: readonly CaseRecord[]): string {
-  const rows = records.map((r, i) => [
+  const header = ['#', 'case', 'expected', 'got', 'leaks', 'ms', 'result'];
+  const cells = records.map((r, i) => [
     String(i + 1),
-    r.kind,
     r.name,
     r.expected,
     r.got,
     r.leaks.length === 0 ? 'none' : r.leaks.join('; '),
-    `${r.ms}`,
+    String(r.ms),
     r.pass ? 'pass' : 'FAIL',
   ]);
-  const header = ['#', 'kind', 'case', 'expected', 'got', 'leaks', 'ms', 'result'];
-  const widths = header.map((h, col) => Math.max(h.length, ...rows.map((row) => row[col].length)));
-  const line = (cells: readonly string[]): string => cells.map((cell, col) => cell.padEnd(widths[col])).join(' | ').trimEnd();
+  const widths = header.map((h, col) => Math.max(h.length, ...cells.map((row) => row[col].length)));
+  const line = (row: readonly string[]): string => row.map((cell, col) => cell.padEnd(widths[col])).join(' | ').trimEnd();
+  const out = ['', 'Fault matrix (leaks: timers, sockets, requests, AbortSignal listeners, unhandled rejections or warnings left after the case)', line(header)];
+  records.forEach((r, i) => {
+    if (i === 0 || records[i - 1].kind !== r.kind) out.push(`-- ${r.kind} `.padEnd(widths.reduce((a, w) => a + w + 3, -3), '-'));
+    out.push(line(cells[i]));
+  });
   const passed = records.filter((r) => r.pass).length;
   const totalMs = records.reduce((sum, r) => sum + r.ms, 0);
-  return [
-    '',
-    'Fault matrix (leaks: timers, sockets, requests, AbortSignal listeners, unhandled rejections or warnings left after the case)',
-    line(header),
-    widths.map((w) => '-'.repeat(w)).join('-+-'),
-    ...rows.map(line),
-    '',
-    `cases: ${records.length}, passed: ${passed}, failed: ${records.length - passed} (${(totalMs / 1000).toFixed(1)} s)`,
-    '',
-  ].join('\n');
+  out.push('', `cases: ${records.length}, passed: ${passed}, failed: ${records.length - passed} (${(totalMs / 1000).toFixed(1)} s)`, '');
+  return out.join('\n');
 }
 
 /** A temporary folder for the suite. */
