@@ -47,6 +47,16 @@ export const brokenBodyCases: readonly FaultCase[] = [
   },
   {
     kind,
+    name: '204 No Content on status',
+    expected: 'InvalidResponseError(204, empty body)',
+    async run(ctx) {
+      const rig = await ctx.rig();
+      rig.emu.faults.failNext('status', { status: 204, format: 'json', body: '' });
+      return describeRun(await rig.run(BOOK));
+    },
+  },
+  {
+    kind,
     name: 'status JSON cut in half (length matches the cut)',
     expected: 'InvalidResponseError(200, malformed or truncated JSON)',
     async run(ctx) {

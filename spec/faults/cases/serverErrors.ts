@@ -64,6 +64,7 @@ export const serverErrorCases: readonly FaultCase[] = [
   burst('500 JSON ×2 on status, then OK', 'status', 500, 'json', 2, 'completed rows=2; status: 500 500 200; batches=1'),
   burst('502 JSON body ×1 on results, then OK', 'results', 502, 'json', 1, 'completed rows=2; results: 502 200; batches=1'),
   burst('503 JSON {"error":"maintenance"} ×3 on status (= retry limit)', 'status', 503, 'json', 3, 'completed rows=2; status: 503 503 503 200; batches=1', '{"error":"maintenance"}'),
+  burst('408 request timeout ×2 on status, then OK', 'status', 408, 'json', 2, 'completed rows=2; status: 408 408 200; batches=1'),
   burst('500 JSON on submit: may have queued, not resent', 'submit', 500, 'json', 1, 'InternalServerError(500); submit: 500; batches=0'),
   burst('502 HTML on submit: may have queued, not resent', 'submit', 502, 'html', 1, 'InternalServerError(502); submit: 502; batches=0'),
   never('503 HTML on status, never recovers', 'status', 503, 'html', 'InternalServerError(503); status attempts=4; message names HTTP 503'),

@@ -70,7 +70,11 @@ export interface CaseRecord {
   readonly pass: boolean;
 }
 
-/** How long after a cancellation the proxy must see no request. Longer than any poll or retry wait of a cancelled case. */
+/**
+ * How long after a cancellation the proxy must see no request: several poll intervals of the
+ * cases, so a poll loop that outlived the cancellation shows here. A longer wait left behind
+ * (a retry or throttle timer) shows as a pending timer instead.
+ */
 const QUIET_WINDOW_MS = 120;
 
 /**
