@@ -5,7 +5,9 @@
  *   runCommand against an emulator on 127.0.0.1 (exit code 0 or 2; `serve` is started,
  *   its URL checked, and stopped), `node examples/…` as a process, and `npm …` must name a
  *   built-in command or a script of package.json; `export C9_API_…=` lines stand for the
- *   spec's own endpoint and key, which every command gets in its environment;
+ *   spec's own endpoint and key, which every command gets in its environment; blocks run
+ *   side by side, so no two blocks may write the same file, and a `resume FILE` line must
+ *   follow a `run … --state FILE` line of its own block (the crash-and-resume example);
  * - `bash` blocks run whole with bash (the curl flow), against the same emulator;
  * - `text` blocks are output samples and are not run. Any other fence fails.
  * Commands run in a scratch directory where `examples/` is the repository's.
@@ -176,6 +178,33 @@ describe('README', () => {
       if (!lines.some((l) => kindOf(l.text) !== 'env')) uncovered.push(`README.md:${block.line}: a sh block with nothing to run (fence samples as text)`);
     }
     expect(uncovered).toEqual([]);
+  });
+
+  it('should give each sh block its own output files, and resume only a state file its own block wrote', () => {
+    // Blocks run side by side in one scratch folder: two blocks writing one file would read each other's.
+    const env = { BATCH_ID: 'id', C9_API_ENDPOINT: 'http://127.0.0.1:1', C9_API_SECRET: 'key' };
+    const writers = new Map<string, Fence>();
+    const problems: string[] = [];
+    for (const block of shBlocks) {
+      const states = new Set<string>();
+      for (const line of shellLines(block)) {
+        if (kindOf(line.text) !== 'cli') continue;
+        const { argv, stdoutTo } = splitWords(line.text, env);
+        const args = argv.slice(argv[0] === 'npx' ? 2 : 1);
+        const valueOf = (flag: string): string | undefined => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+        if (args[0] === 'resume' && !states.has(args[1] ?? '')) problems.push(`${where(line)}: resumes a file no earlier line of its block wrote with --state`);
+        const state = valueOf('--state');
+        if (state !== undefined) states.add(state);
+        for (const file of [state, valueOf('--out'), stdoutTo]) {
+          if (file === undefined) continue;
+          const other = writers.get(file);
+          if (other !== undefined && other !== block) problems.push(`${where(line)}: ${file} is also written by the block at README.md:${other.line}`);
+          writers.set(file, block);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect([...writers.keys()].some((f) => f.endsWith('.state.json'))).toBe(true);
   });
 
   it('should name only npm commands and scripts that exist', () => {
