@@ -86,7 +86,7 @@ describe('runCommand', () => {
 
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as RunReport;
-    expect(Object.keys(report)).toEqual(['batches', 'accounts_fetched', 'total_initial_margin', 'currency_code', 'top', 'missing_accounts', 'stale_accounts', 'exceptions']);
+    expect(Object.keys(report)).toEqual(['batches', 'accounts_fetched', 'total_initial_margin', 'currency_code', 'top', 'missing_accounts', 'stale_accounts', 'accounts_without_results', 'exceptions']);
     expect(report.batches).toEqual([{ batch_id: expect.any(String), status: 'completed', runtime_ms: expect.any(Number), accounts: 1 }]);
     expect(report.accounts_fetched).toBe(1);
     expect(report.currency_code).toBe('EUR');

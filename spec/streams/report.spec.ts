@@ -67,8 +67,21 @@ describe('buildReport', () => {
       ],
       missing_accounts: ['M'],
       stale_accounts: ['S'],
+      accounts_without_results: [],
       exceptions: [{ account_code: 'C', kind: 'exception', position_id: 7, exception: 'unknown contract' }],
     });
+  });
+
+  it('should list every account of a batch that produced no results, never losing one', () => {
+    const failed: BatchOutcome = { batch: batch('f', ['F1', 'F2']), status: status('f', 'failed'), error: new BatchFailedError('f') };
+    const timedOut: BatchOutcome = { batch: batch('t', ['T1']), error: new BatchTimeoutError({ batchId: 't', lastStatus: 'queued', elapsedMs: 1000 }) };
+    const refused: UnsubmittedOutcome = { chunk: '4', accountCodes: ['N1', 'N2'], error: new PayloadTooLargeError({ status: 413 }) };
+
+    const report = buildReport([one, failed, timedOut, refused]);
+
+    expect(report.accounts_without_results).toEqual(['F1', 'F2', 'T1', 'N1', 'N2']);
+    expect(formatReportText(report)).toContain('Accounts without results (their batch failed or never ran): 5 (F1, F2, T1, N1, N2)');
+    expect(formatReportText(buildReport([one]))).not.toContain('Accounts without results');
   });
 
   it('should count fresh master rows only, never sub-account or stale rows', () => {

@@ -84,6 +84,11 @@ export interface RunReport {
   readonly missing_accounts: readonly string[];
   /** Submitted accounts whose only row is older than their batch. */
   readonly stale_accounts: readonly string[];
+  /**
+   * Submitted accounts of batches that produced no results at all (failed, timed out,
+   * stopped on an error, or never accepted), in input order: no account leaves a run unaccounted for.
+   */
+  readonly accounts_without_results: readonly string[];
   readonly exceptions: readonly ReportException[];
   /** The 413 splits of the run, in the order they happened; present only when there was one. */
   readonly splits?: readonly ReportSplit[];
@@ -150,9 +155,13 @@ export function buildReport(outcomes: readonly RunOutcome[], config: BuildReport
   const missing: string[] = [];
   const stale: string[] = [];
   const exceptions: ReportException[] = [];
+  const withoutResults: string[] = [];
   for (const outcome of outcomes) {
     const results = isUnsubmitted(outcome) ? undefined : outcome.results;
-    if (results === undefined) continue;
+    if (results === undefined) {
+      withoutResults.push(...(isUnsubmitted(outcome) ? outcome.accountCodes : outcome.batch.accountCodes));
+      continue;
+    }
     for (const row of results.rows) {
       const margin = row.initial_margin ?? null;
       rows.push({ account_code: row.account_code, initial_margin: margin, status: row.status ?? null });
@@ -175,6 +184,7 @@ export function buildReport(outcomes: readonly RunOutcome[], config: BuildReport
     top: largest,
     missing_accounts: missing,
     stale_accounts: stale,
+    accounts_without_results: withoutResults,
     exceptions,
     ...(splits.length === 0 ? {} : { splits: splits.map(({ chunk, accounts, into }) => ({ chunk, accounts, into: [into[0], into[1]] as const })) }),
   };
@@ -246,6 +256,9 @@ export function formatReportText(report: RunReport, config: FormatReportConfig =
   }
   out.push(`Missing accounts: ${listOrNone(report.missing_accounts)}`);
   out.push(`Stale accounts: ${listOrNone(report.stale_accounts)}`);
+  if (report.accounts_without_results.length > 0) {
+    out.push(`Accounts without results (their batch failed or never ran): ${listOrNone(report.accounts_without_results)}`);
+  }
   out.push(`Exceptions: ${report.exceptions.length}`);
   for (const e of report.exceptions.slice(0, maxExceptions)) {
     const position = e.position_id === undefined ? '' : ` position ${e.position_id}`;
