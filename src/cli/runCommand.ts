@@ -52,7 +52,7 @@ const POLL_HELP =
   '--no-adaptive-poll: plain backoff instead, D (default 1s) after each change, x1.5 while nothing changes.\n' +
   'A server Retry-After always wins; --timeout is one deadline for the whole command.\n';
 const EXIT_HELP =
-  '\nExit codes: 0 all batches completed; 2 completed with errors, or accounts missing or stale;\n1 bad input, bad key, a failed batch, a timeout or any other error; 130 interrupted (Ctrl-C).\n';
+  '\nExit codes: 0 all batches completed; 2 completed with errors, or accounts missing or stale;\n1 bad input, bad key, a failed batch, a timeout or any other error; 130 interrupted (Ctrl-C); 143 terminated (SIGTERM).\n';
 
 /**
  * Runs the `c9-batch` command line with `argv` (the arguments after the program name) and
