@@ -1,0 +1,272 @@
+'use strict';
+/**
+ * P1 fan-out: many batches at once against an emulator (own process) with a fixed server
+ * processing time and unlimited workers.
+ *
+ * Three clients on the same workload, each against a fresh emulator (an empty result store):
+ * - ours: `runBatches` (shared poll loops, adaptive ETA polling, one results fetch for the
+ *   batches that finish together);
+ * - vendor: the vendor's example, one batch after the other: submit, poll, sleep 5 s between
+ *   polls, fetch the results (measured on a few batches and scaled linearly);
+ * - Promise.all: the vendor loop for every batch at once.
+ */
+const http = require('node:http');
+const crossFetch = require('cross-fetch');
+const { firstValueFrom } = require('rxjs');
+const { createClient, isTerminalStatus } = require('../dist');
+const { startChild } = require('./lib/proc');
+const { mean, percentile, sleep } = require('./lib/util');
+
+/** Futures the emulator margins; one position per account keeps every row the same small size. */
+const CONTRACTS = [
+  ['NYMEX', 'CL', '202612'],
+  ['ICE.EU', 'B', '202703'],
+  ['EUREX', 'FDAX', '202606'],
+  ['ASX', 'XT', '202609'],
+  ['LME', 'AHD', '202608'],
+];
+
+/** `batches` payloads of `accounts` distinct accounts each (no account in two batches). */
+function makePayloads(batches, accounts) {
+  const out = [];
+  for (let b = 0; b < batches; b++) {
+    const portfolio = [];
+    for (let a = 0; a < accounts; a++) {
+      const [exchange_code, contract_code, contract_expiry] = CONTRACTS[(b + a) % CONTRACTS.length];
+      portfolio.push({
+        account_code: `B${String(b).padStart(5, '0')}-A${String(a).padStart(3, '0')}`,
+        exchange_code,
+        contract_code,
+        contract_type: 'FUT',
+        contract_expiry,
+        net_position: String(((b * 31 + a * 7) % 200) - 100 || 1),
+      });
+    }
+    out.push({ portfolio });
+  }
+  return out;
+}
+
+/**
+ * The emulator of one strategy: `workMs` of processing per batch spread evenly over its
+ * accounts (one account per step, so `completed_pct` rises as a real server's would) and
+ * workers enough for every batch at once.
+ */
+function emulatorOptions(workMs, accounts) {
+  return { workers: 1_000_000_000, msPerBatch: 0, msPerAccount: workMs / accounts, chunkAccounts: 1 };
+}
+
+/**
+ * The settings `ours` runs with, in proportion to the batch time the user expects (`workMs`;
+ * a user sets them from the batches they run). Polls aim at the ETA from the rate
+ * `completed_pct` rises; the first waits a quarter of the batch time (a rate needs two
+ * observations); no wait is longer than half of it (an estimate made while the server was
+ * busy with a thousand submits runs long once it is not); batches finishing within 15 % of it
+ * share one results request (each request downloads the whole store, so fewer is faster for
+ * everyone). At 2 s: 500 ms, 1 s and 300 ms.
+ */
+function oursConfig(workMs) {
+  return {
+    adaptive: { minIntervalMs: 20, fallbackIntervalMs: workMs / 4, maxIntervalMs: workMs / 2, etaFraction: 1 },
+    results: { windowMs: Math.round(workMs * 0.15) },
+  };
+}
+
+/** Runs `payloads` through runBatches and records, per batch, server completion → results held. */
+async function followAll(client, payloads, config) {
+  const { runBatches } = require('../dist');
+  const completedAt = new Map();
+  const lags = [];
+  const errors = [];
+  let rows = 0;
+  let last = 0;
+  const t0 = Date.now();
+  await new Promise((resolve, reject) => {
+    runBatches(client, payloads, {
+      concurrency: Infinity,
+      adaptive: config.adaptive,
+      results: config.results,
+      poll: { timeoutMs: 10 * 60_000 },
+    }).subscribe({
+      next(event) {
+        if (event.type === 'status' && isTerminalStatus(event.status.status)) {
+          completedAt.set(event.batch.batchId, Date.parse(event.status.completed_at));
+        } else if (event.type === 'results') {
+          const now = Date.now();
+          last = now;
+          rows += event.results.rows.length;
+          lags.push(now - completedAt.get(event.batch.batchId));
+        } else if (event.type === 'error') {
+          errors.push(event.error.message);
+        }
+      },
+      error: reject,
+      complete: resolve,
+    });
+  });
+  return { timeToLastMs: last - t0, lags, rows, errors };
+}
+
+async function runOurs(payloads, workMs) {
+  const accounts = payloads[0].portfolio.length;
+  // A second user to warm up on (JIT, sockets) without touching the measured user's store.
+  const emu = await startChild('emulator-server.js', { ...emulatorOptions(workMs, accounts), users: 2 });
+  try {
+    const warm = createClient({ endpoint: emu.url, apiKey: emu.info.apiKeys[1] });
+    const warmPayloads = makePayloads(Math.max(20, Math.ceil(payloads.length / 20)), accounts).map((p) => ({
+      portfolio: p.portfolio.map((pos) => ({ ...pos, account_code: `W-${pos.account_code}` })),
+    }));
+    await followAll(warm, warmPayloads, oursConfig(workMs));
+    await emu.call('resetStats');
+
+    const client = createClient({ endpoint: emu.url, apiKey: emu.apiKey });
+    const run = await followAll(client, payloads, oursConfig(workMs));
+    const requests = await emu.call('stats');
+    // The floor of the lag: one download of the whole store, as each results request is.
+    const codes = new Set(payloads[0].portfolio.map((p) => p.account_code));
+    const f0 = Date.now();
+    await firstValueFrom(client.getAccountResults({ accountCodes: codes }));
+    const fullFetchMs = Date.now() - f0;
+    return { ...run, requests, fullFetchMs };
+  } finally {
+    await emu.close();
+  }
+}
+
+/**
+ * The vendor's flow for one batch, with our client's HTTP (same transport, parsing and
+ * filtering as ours): submit, poll, sleep 5 s while not terminal, fetch the results.
+ */
+async function vendorFlow(client, payload, pollMs) {
+  const accepted = await firstValueFrom(client.submitBatch(payload));
+  for (;;) {
+    const { status } = await firstValueFrom(client.getBatchStatus(accepted.batch_id));
+    if (isTerminalStatus(status.status)) break;
+    await sleep(pollMs);
+  }
+  const codes = new Set(payload.portfolio.map((p) => p.account_code));
+  const rows = await firstValueFrom(client.getAccountResults({ accountCodes: codes }));
+  return rows.length;
+}
+
+/**
+ * A client for the naive strategies: ours, with its sockets capped. Without the cap,
+ * Promise.all's 1,000 simultaneous full-store downloads (GET /results/accounts returns every
+ * row of the user, 1,000 × tens of MB) are all buffered at once and exhaust memory on both
+ * sides; with it they take turns, which is what a browser (6 per host) or a careful user
+ * would get. The requests and the work are the same.
+ */
+function naiveClient(emu, maxSockets) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets });
+  const fetch = (url, init) => crossFetch(url, { ...init, agent });
+  return { client: createClient({ endpoint: emu.url, apiKey: emu.apiKey, fetch }), agent };
+}
+
+async function runVendor(payloads, workMs, pollMs) {
+  const accounts = payloads[0].portfolio.length;
+  const emu = await startChild('emulator-server.js', emulatorOptions(workMs, accounts));
+  const { client, agent } = naiveClient(emu, 16);
+  try {
+    const t0 = Date.now();
+    let rows = 0;
+    for (const payload of payloads) rows += await vendorFlow(client, payload, pollMs);
+    return { timeMs: Date.now() - t0, rows, requests: await emu.call('stats') };
+  } finally {
+    agent.destroy();
+    await emu.close();
+  }
+}
+
+async function runPromiseAll(payloads, workMs, pollMs) {
+  const accounts = payloads[0].portfolio.length;
+  const emu = await startChild('emulator-server.js', emulatorOptions(workMs, accounts));
+  const { client, agent } = naiveClient(emu, 16);
+  try {
+    const t0 = Date.now();
+    let last = 0;
+    const counts = await Promise.all(
+      payloads.map((payload) =>
+        vendorFlow(client, payload, pollMs).then((n) => {
+          last = Date.now();
+          return n;
+        }),
+      ),
+    );
+    return { timeToLastMs: last - t0, rows: counts.reduce((a, b) => a + b, 0), requests: await emu.call('stats') };
+  } finally {
+    agent.destroy();
+    await emu.close();
+  }
+}
+
+/**
+ * Runs P1 and returns its figures.
+ *
+ * @param {{ batches: number, accounts: number, workMs: number, vendorBatches: number, pollMs?: number, log: (s: string) => void }} o
+ */
+async function runP1(o) {
+  const { batches, accounts, workMs, vendorBatches, pollMs = 5000, log } = o;
+  const payloads = makePayloads(batches, accounts);
+  const expectedRows = batches * accounts;
+
+  log(`P1 ours: ${batches} batches × ${accounts} accounts, ${workMs} ms of server work each, all in flight; runBatches with ${JSON.stringify(oursConfig(workMs))}`);
+  const ours = await runOurs(payloads, workMs);
+  const meanLag = mean(ours.lags);
+  const lowerBound = 2 * batches + 1;
+  log(
+    `  ours: last result after ${ours.timeToLastMs} ms; lag mean ${meanLag.toFixed(1)} ms, p50 ${percentile(ours.lags, 50)} ms, p95 ${percentile(ours.lags, 95)} ms; ` +
+      `requests ${ours.requests.total} (submit ${ours.requests.submit}, status ${ours.requests.status}, results ${ours.requests.results}); rows ${ours.rows}/${expectedRows}; ` +
+      `one results request of the full store afterwards: ${ours.fullFetchMs} ms` +
+      (ours.errors.length ? `; ${ours.errors.length} errors, first: ${ours.errors[0]}` : ''),
+  );
+
+  log(`P1 Promise.all: ${batches} batches, vendor loop each, ${pollMs / 1000} s polling`);
+  const all = await runPromiseAll(payloads, workMs, pollMs);
+  log(`  Promise.all: last result after ${all.timeToLastMs} ms; requests ${all.requests.total} (results ${all.requests.results}); rows ${all.rows}/${expectedRows}`);
+
+  const vendorPayloads = payloads.slice(0, vendorBatches);
+  log(`P1 vendor: ${vendorBatches} batches one after the other, ${pollMs / 1000} s polling (scaled ×${batches / vendorBatches})`);
+  const vendor = await runVendor(vendorPayloads, workMs, pollMs);
+  const vendorScaledMs = (vendor.timeMs * batches) / vendorBatches;
+  log(`  vendor: ${vendor.timeMs} ms for ${vendorBatches} batches → ${vendorScaledMs.toFixed(0)} ms for ${batches} (linear); rows ${vendor.rows}/${vendorBatches * accounts}`);
+
+  const complete = ours.rows === expectedRows && ours.errors.length === 0;
+  const note = complete ? '' : ` — INCOMPLETE: ${ours.rows}/${expectedRows} rows, ${ours.errors.length} errors`;
+  return {
+    figures: [
+      {
+        id: 'P1a',
+        name: 'fan-out lag ÷ server work',
+        value: meanLag / workMs,
+        target: { op: '<=', value: 0.1 },
+        detail:
+          `mean ${meanLag.toFixed(0)} ms (p95 ${percentile(ours.lags, 95)} ms) from completed_at to results held ÷ ${workMs} ms; ` +
+          `floor: one GET /results/accounts of the final store (${expectedRows} rows) alone takes ${ours.fullFetchMs} ms = ${(ours.fullFetchMs / workMs).toFixed(2)} × work${note}`,
+      },
+      {
+        id: 'P1b',
+        name: 'HTTP requests ÷ lower bound',
+        value: ours.requests.total / lowerBound,
+        target: { op: '<=', value: 2.5 },
+        detail: `${ours.requests.total} at the server (submit ${ours.requests.submit}, status ${ours.requests.status}, results ${ours.requests.results}) ÷ ${lowerBound} (2 × ${batches} + 1), same run as P1a`,
+      },
+      {
+        id: 'P1c',
+        name: 'vendor sequential ÷ ours (time to last result)',
+        value: vendorScaledMs / ours.timeToLastMs,
+        target: { op: '>=', value: 100 },
+        detail: `vendor measured on ${vendorBatches} batches (${(vendor.timeMs / 1000).toFixed(1)} s), scaled ×${batches / vendorBatches} linearly = ${(vendorScaledMs / 1000).toFixed(0)} s; ours ${(ours.timeToLastMs / 1000).toFixed(2)} s`,
+      },
+      {
+        id: 'P1d',
+        name: 'Promise.all 5 s polling ÷ ours',
+        value: all.timeToLastMs / ours.timeToLastMs,
+        target: { op: '>=', value: 2 },
+        detail: `Promise.all ${(all.timeToLastMs / 1000).toFixed(2)} s (${all.requests.results} full-store results fetches, 16 sockets) vs ours ${(ours.timeToLastMs / 1000).toFixed(2)} s`,
+      },
+    ],
+    raw: { config: oursConfig(workMs), ours: { ...ours, lags: undefined, meanLagMs: meanLag, p95LagMs: percentile(ours.lags, 95) }, promiseAll: all, vendor: { ...vendor, scaledMs: vendorScaledMs } },
+  };
+}
+
+module.exports = { runP1, makePayloads, oursConfig };

@@ -1,0 +1,89 @@
+'use strict';
+/**
+ * P3 large submit: a CSV of N positions submitted as one batch, in a fresh client process
+ * each time (bench/p3-client.js), peak RSS ÷ file size and MB/s; the same file chunked by
+ * account beside it. The emulator (own process) holds every batch queued, so it spends its
+ * CPU on receiving and validating bodies only, as the server side of a submit does.
+ */
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { fork, execFileSync } = require('node:child_process');
+const { startChild } = require('./lib/proc');
+
+const POSITIONS_PER_ACCOUNT = 5;
+
+/** The CSV of `positions` positions made by examples/generate-portfolio.js (deterministic, so kept between runs). */
+function portfolioFile(positions, log) {
+  const dir = path.join(os.tmpdir(), 'c9-batch-bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `positions-${positions}.csv`);
+  if (!fs.existsSync(file)) {
+    log(`  generating ${file} with examples/generate-portfolio.js`);
+    const generator = path.join(__dirname, '..', 'examples', 'generate-portfolio.js');
+    const tmp = `${file}.${process.pid}.tmp`;
+    execFileSync(process.execPath, [generator, '--accounts', String(positions / POSITIONS_PER_ACCOUNT), '--positions', String(POSITIONS_PER_ACCOUNT), '--out', tmp, '--seed', '5'], { stdio: 'ignore' });
+    fs.renameSync(tmp, file);
+  }
+  return file;
+}
+
+function runClient(options) {
+  return new Promise((resolve, reject) => {
+    const child = fork(path.join(__dirname, 'p3-client.js'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    let result;
+    child.on('message', (m) => (result = m));
+    child.on('exit', (code) => (result ? resolve(result) : reject(new Error(`p3-client (${options.mode}) exited with ${code}`))));
+  });
+}
+
+/**
+ * @param {{ positions: number, maxAccounts?: number, log: (s: string) => void }} o
+ */
+async function runP3({ positions, maxAccounts = 1000, log }) {
+  const file = portfolioFile(positions, log);
+  const size = fs.statSync(file).size;
+  log(`P3: ${positions} positions (${positions / POSITIONS_PER_ACCOUNT} accounts), CSV ${(size / 1e6).toFixed(1)} MB`);
+  const emu = await startChild('emulator-server.js', { workers: 1, hold: 'queued' });
+  const results = {};
+  try {
+    for (const mode of ['one', 'chunked', 'streamed']) {
+      const r = await runClient({ mode, file, url: emu.url, apiKey: emu.apiKey, maxAccounts });
+      if (r.positions !== positions) throw new Error(`P3 ${mode}: submitted ${r.positions} positions, expected ${positions}`);
+      const peak = Math.max(r.maxRssBytes, r.vmHwmBytes ?? 0);
+      results[mode] = { ...r, peak, mbPerS: size / 1e6 / (r.ms / 1000) };
+      log(
+        `  ${mode.padEnd(8)}: ${r.batches} batch(es), ${(r.ms / 1000).toFixed(2)} s, ${(size / 1e6 / (r.ms / 1000)).toFixed(1)} MB/s, ` +
+          `peak RSS ${(peak / 1e6).toFixed(0)} MB (${(peak / size).toFixed(2)}× file; ${(r.baselineRss / 1e6).toFixed(0)} MB before reading)`,
+      );
+    }
+  } finally {
+    await emu.close();
+  }
+  const { one, chunked, streamed } = results;
+  const over = (r) => ((r.peak - r.baselineRss) / size).toFixed(2);
+  return {
+    figures: [
+      {
+        id: 'P3',
+        name: 'large submit: peak RSS ÷ CSV size',
+        value: one.peak / size,
+        target: { op: '<=', value: 2.5 },
+        detail:
+          `one batch: ${(one.peak / 1e6).toFixed(0)} MB peak for ${(size / 1e6).toFixed(1)} MB CSV (${over(one)}× above the ${(one.baselineRss / 1e6).toFixed(0)} MB ` +
+          `of a started client), ${one.mbPerS.toFixed(1)} MB/s to the 202 | chunked by account (${maxAccounts}/batch, ${chunked.batches} submits): ` +
+          `${(chunked.peak / size).toFixed(2)}×, ${chunked.mbPerS.toFixed(1)} MB/s | streamed chunks: ${(streamed.peak / size).toFixed(2)}×, ${streamed.mbPerS.toFixed(1)} MB/s`,
+      },
+      {
+        id: 'P3s',
+        name: 'large submit: throughput (MB/s, info)',
+        value: one.mbPerS,
+        target: undefined,
+        detail: `CSV MB ÷ seconds from opening the file to the 202 (server receive + validate included)`,
+      },
+    ],
+    raw: { file, size, ...results },
+  };
+}
+
+module.exports = { runP3 };

@@ -1,0 +1,153 @@
+'use strict';
+/**
+ * P4 client cost per poll.
+ * - In memory: the shared poll loops (`createBatchWatcher` with `adaptivePollInterval`, as
+ *   runBatches sets them up) over a Transport that answers synchronously with `of(response)`;
+ *   `process.cpuUsage()` around the whole run ÷ the number of polls. Each batch answers
+ *   `processing` with a rising percentage, then `completed` on its 10th poll.
+ * - Over loopback HTTP: the client's `getBatchStatus` against a bare `http.request` loop, same
+ *   emulator (own process), same number of requests and concurrency, in the same run
+ *   (alternating, medians).
+ */
+const http = require('node:http');
+const { defer, firstValueFrom, lastValueFrom, merge, of, repeat } = require('rxjs');
+const { adaptivePollInterval, createBatchWatcher, createClient } = require('../dist');
+const { startChild } = require('./lib/proc');
+const { cpuMicros, gc, median } = require('./lib/util');
+
+const POLLS_PER_BATCH = 10;
+
+async function inMemory(batches) {
+  const batchId = '00000000-0000-4000-8000-000000000000';
+  // Answers prepared once: the figure is the client's cost, not the fake server's.
+  const bodies = Array.from({ length: POLLS_PER_BATCH }, (_, i) =>
+    JSON.stringify({
+      batch_id: batchId,
+      status: i === POLLS_PER_BATCH - 1 ? 'completed' : 'processing',
+      created_at: '2026-01-02T10:00:00.000Z',
+      completed_at: i === POLLS_PER_BATCH - 1 ? '2026-01-02T10:00:02.000Z' : null,
+      runtime_ms: 100 * i,
+      completed_pct: i === POLLS_PER_BATCH - 1 ? 100 : (100 * i) / POLLS_PER_BATCH,
+    }),
+  );
+  const responses = bodies.map((body) => ({ status: 200, headers: { 'content-type': 'application/json' }, body }));
+  const seen = new Map();
+  let polls = 0;
+  const transport = (request) => {
+    const id = request.url.slice(request.url.lastIndexOf('/') + 1);
+    const n = seen.get(id) ?? 0;
+    seen.set(id, n + 1);
+    polls++;
+    return of(responses[Math.min(n, POLLS_PER_BATCH - 1)]);
+  };
+  const client = createClient({ endpoint: 'http://127.0.0.1:9', apiKey: 'sk-bench-memory', transport });
+  const run = async (count) => {
+    const watcher = createBatchWatcher(client, {
+      jitter: 0,
+      // Waits pinned to 1 ms: the ETA is still computed each poll, but a fake server's progress per poll (not per ms) must not turn into long idle waits.
+      nextInterval: adaptivePollInterval({ minIntervalMs: 1, maxIntervalMs: 1, fallbackIntervalMs: 1 }),
+    });
+    const handles = Array.from({ length: count }, (_, i) => ({
+      batchId: `b${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`.slice(0, 36),
+      accountCodes: [`A${i}`],
+      submittedAt: '2026-01-02T10:00:00.000Z',
+      processingMode: 'fifo',
+    }));
+    seen.clear();
+    polls = 0;
+    gc();
+    const c0 = cpuMicros();
+    const t0 = Date.now();
+    await lastValueFrom(merge(...handles.map((h) => watcher.watch(h))));
+    return { cpu: cpuMicros() - c0, wallMs: Date.now() - t0, polls };
+  };
+  // Warm-up rounds (JIT), not measured.
+  await run(Math.min(1000, batches));
+  await run(Math.min(1000, batches));
+  const r = await run(batches);
+  if (r.polls !== batches * POLLS_PER_BATCH) throw new Error(`P4: ${r.polls} polls, expected ${batches * POLLS_PER_BATCH}`);
+  return { ...r, perPoll: r.cpu / r.polls };
+}
+
+async function overHttp(requests, concurrency, rounds) {
+  const emu = await startChild('emulator-server.js', {});
+  const agent = new http.Agent({ keepAlive: true });
+  try {
+    const client = createClient({ endpoint: emu.url, apiKey: emu.apiKey });
+    const payload = { portfolio: [{ account_code: 'A', exchange_code: 'NYMEX', contract_code: 'CL', contract_type: 'FUT', contract_expiry: '202612', net_position: '1' }] };
+    const { batch_id } = await firstValueFrom(client.submitBatch(payload));
+    const url = new URL(`${emu.url}/portfolios/batch/${batch_id}`);
+    const headers = { authorization: `Bearer ${emu.apiKey}`, accept: 'application/json' };
+    const perWorker = Math.ceil(requests / concurrency);
+
+    const bareOne = () =>
+      new Promise((resolve, reject) => {
+        const req = http.request(url, { agent, headers }, (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (c) => (body += c));
+          res.on('end', () => (res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`status ${res.statusCode}`))));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const bare = async () => {
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          for (let i = 0; i < perWorker; i++) await bareOne();
+        }),
+      );
+    };
+    const ours = () => lastValueFrom(merge(...Array.from({ length: concurrency }, () => defer(() => client.getBatchStatus(batch_id)).pipe(repeat(perWorker)))));
+    const measure = async (fn) => {
+      gc();
+      const c0 = cpuMicros();
+      await fn();
+      return (cpuMicros() - c0) / (perWorker * concurrency);
+    };
+    await measure(bare); // warm-up round for both, not counted
+    await measure(ours);
+    const t = { bare: [], ours: [] };
+    for (let r = 0; r < rounds; r++) {
+      t.bare.push(await measure(bare));
+      t.ours.push(await measure(ours));
+    }
+    return { bare: median(t.bare), ours: median(t.ours), raw: t, requests: perWorker * concurrency };
+  } finally {
+    agent.destroy();
+    await emu.close();
+  }
+}
+
+/**
+ * @param {{ batches: number, requests: number, concurrency: number, rounds: number, log: (s: string) => void }} o
+ */
+async function runP4({ batches, requests, concurrency, rounds, log }) {
+  log(`P4: ${batches} batches polled at once through an in-memory transport (${POLLS_PER_BATCH} polls each)`);
+  const mem = await inMemory(batches);
+  log(`  ${mem.polls} polls, ${(mem.cpu / 1000).toFixed(0)} ms CPU (${mem.wallMs} ms wall): ${mem.perPoll.toFixed(1)} µs per poll`);
+  log(`P4: ${requests} status requests over loopback HTTP, concurrency ${concurrency}, ${rounds} alternating rounds`);
+  const net = await overHttp(requests, concurrency, rounds);
+  log(`  client ${net.ours.toFixed(0)} µs CPU per request, bare http.request ${net.bare.toFixed(0)} µs (medians)`);
+  return {
+    figures: [
+      {
+        id: 'P4a',
+        name: 'CPU µs per poll (in-memory transport)',
+        value: mem.perPoll,
+        target: { op: '<', value: 20 },
+        detail: `${batches} batches × ${POLLS_PER_BATCH} polls through createBatchWatcher + adaptivePollInterval; ${(mem.cpu / 1000).toFixed(0)} ms CPU`,
+      },
+      {
+        id: 'P4b',
+        name: 'client CPU per request ÷ bare http.request',
+        value: net.ours / net.bare,
+        target: { op: '<=', value: 1.5 },
+        detail: `${net.ours.toFixed(0)} µs vs ${net.bare.toFixed(0)} µs per GET /portfolios/batch/{id}; ${net.requests} requests × ${rounds} rounds each, concurrency ${concurrency}`,
+      },
+    ],
+    raw: { inMemory: mem, http: net },
+  };
+}
+
+module.exports = { runP4 };
