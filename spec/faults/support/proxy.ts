@@ -174,7 +174,8 @@ export async function startProxy(upstream: string): Promise<CountingProxy> {
     busy.set(req.socket, (busy.get(req.socket) ?? 0) + 1);
     res.on('close', () => {
       active--;
-      busy.set(req.socket, (busy.get(req.socket) ?? 1) - 1);
+      const n = busy.get(req.socket);
+      if (n !== undefined) busy.set(req.socket, n - 1);
     });
 
     if (action.kind === 'reset') {
