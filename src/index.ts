@@ -80,6 +80,7 @@ export {
   NotFoundError,
   PayloadTooLargeError,
   RequestTimeoutError,
+  ResponseTimeoutError,
   RateLimitError,
   InternalServerError,
   makeApiError,

@@ -8,12 +8,14 @@ import {
   ApiError,
   AuthenticationError,
   BadRequestError,
+  ConnectionError,
   DecodeError,
   InternalServerError,
   InvalidResponseError,
   NotFoundError,
   PayloadTooLargeError,
   RateLimitError,
+  ResponseTimeoutError,
 } from '../../src/http/errors';
 import type { TransportRequest, TransportResponse } from '../../src/http/transport';
 
@@ -159,6 +161,43 @@ describe('createClient', () => {
       expect(calls).toHaveLength(0);
     }),
   );
+
+  it(
+    'should time out a GET that never answers and retry it, each attempt with its own limit',
+    marbles((m) => {
+      const { client, calls } = setup(m, (_request, n) => (n < 2 ? m.cold('-') : response(200, status('completed'))), {
+        requestTimeoutMs: 100,
+      });
+      const out = run(m, client.getBatchStatus(BATCH));
+      expect(out.values.map((v) => v.status.status)).toEqual(['completed']);
+      // Sent at 0, timed out at 100, retried after 10 ms backoff at 110, timed out at 210, retried after 20 ms at 230.
+      expect(calls.map((c) => c.at)).toEqual([0, 110, 230]);
+    }),
+  );
+
+  it(
+    'should time out a submit that never answers with ResponseTimeoutError and never send it again',
+    marbles((m) => {
+      const { client, calls } = setup(m, () => m.cold('-'), { submitTimeoutMs: 500, requestTimeoutMs: 100 });
+      const out = run(m, client.submitBatch(payload));
+      expect(out.error).toBeInstanceOf(ResponseTimeoutError);
+      const error = out.error as ResponseTimeoutError;
+      expect(error).toBeInstanceOf(ConnectionError);
+      expect(error.mayHaveReachedServer).toBe(true);
+      expect(error.timeoutMs).toBe(500);
+      expect(error.message).toBe('no answer to POST /portfolios/batch within 500ms');
+      expect(calls.map((c) => c.at)).toEqual([0]);
+    }),
+  );
+
+  it('should refuse a request or submit time limit that is not a usable timer', () => {
+    const transport = () => new Observable<TransportResponse>();
+    const base = { endpoint: 'https://api.example', apiKey: KEY, transport };
+    for (const bad of [0, -1, NaN, 2 ** 31, Infinity]) {
+      expect(() => createClient({ ...base, requestTimeoutMs: bad })).toThrow(TypeError);
+      expect(() => createClient({ ...base, submitTimeoutMs: bad })).toThrow(TypeError);
+    }
+  });
 
   it('should refuse a bad endpoint, key or retry policy when made', () => {
     const transport = () => new Observable<TransportResponse>();

@@ -46,6 +46,7 @@ const PUBLIC_RUNTIME_NAMES = [
   'ROUTE_NAMES',
   'RateLimitError',
   'RequestTimeoutError',
+  'ResponseTimeoutError',
   'SyncResponse',
   'accountCodesOf',
   'adaptivePollInterval',
@@ -99,6 +100,7 @@ const ERROR_CLASSES = [
   'PayloadTooLargeError',
   'RateLimitError',
   'RequestTimeoutError',
+  'ResponseTimeoutError',
 ] as const;
 
 describe('index', () => {

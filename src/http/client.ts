@@ -3,7 +3,7 @@
  * that returns an Observable. Nothing is sent until subscription; unsubscribing aborts.
  */
 import * as t from 'io-ts';
-import { asyncScheduler, defer, map, tap } from 'rxjs';
+import { asyncScheduler, defer, map, tap, throwError, timeout } from 'rxjs';
 import type { Observable, SchedulerLike } from 'rxjs';
 import {
   AccountResults,
@@ -17,7 +17,7 @@ import {
 import type { AccountResult, PortfolioRequest, ProcessingMode } from '../codecs';
 import { endpoints, joinUrl, normalizeEndpoint } from './endpoints';
 import type { EndpointRoute } from './endpoints';
-import { InvalidResponseError, RateLimitError, makeApiError } from './errors';
+import { InvalidResponseError, RateLimitError, ResponseTimeoutError, makeApiError } from './errors';
 import { fetchTransport } from './fetchTransport';
 import { registerSecret } from './redact';
 import { createThrottle, parseRetryAfter, resolveRetryConfig, retryWithPolicy } from './retry';
@@ -37,6 +37,16 @@ export interface ClientOptions {
   readonly transport?: Transport;
   /** The retry policy shared by every request of this client. */
   readonly retry?: RetryConfig;
+  /**
+   * Longest wait for one answer to a GET or a synchronous calculation, per attempt, in ms:
+   * a server that accepts and never answers must not hang a caller. Default 60 000.
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Longest wait for the answer to one batch submit, in ms, body upload included (a large
+   * portfolio on a slow link takes a while). A timed-out submit is not sent again. Default 600 000.
+   */
+  readonly submitTimeoutMs?: number;
   /** The scheduler for every wait (retries, throttle). Defaults to `asyncScheduler`. */
   readonly scheduler?: SchedulerLike;
 }
@@ -177,8 +187,14 @@ export function filterAccountRows(rows: readonly unknown[], accountCodes: Readon
  * @param options endpoint, key, and optionally fetch/transport, retry policy and scheduler
  */
 export function createClient(options: ClientOptions): C9Client {
-  const { apiKey, retry: retryConfig = {} } = options;
+  const { apiKey, retry: retryConfig = {}, requestTimeoutMs = 60_000, submitTimeoutMs = 600_000 } = options;
   if (typeof apiKey !== 'string' || apiKey.trim() === '') throw new TypeError('apiKey must be a non-empty string');
+  for (const [name, value] of [['requestTimeoutMs', requestTimeoutMs], ['submitTimeoutMs', submitTimeoutMs]] as const) {
+    // A timer longer than 2^31-1 ms fires at once in Node, which would fail every request.
+    if (typeof value !== 'number' || !(value > 0) || value > 2 ** 31 - 1) {
+      throw new TypeError(`${name} must be a number of ms > 0 and <= 2147483647, got ${String(value)}`);
+    }
+  }
   registerSecret(apiKey);
   const endpoint = normalizeEndpoint(options.endpoint);
   const scheduler = options.scheduler ?? retryConfig.scheduler ?? asyncScheduler;
@@ -194,8 +210,14 @@ export function createClient(options: ClientOptions): C9Client {
   /** Sends one request (per subscription, per retry) and yields the parsed response. */
   function send(
     route: EndpointRoute,
-    extra: { readonly headers?: Record<string, string>; readonly body?: () => RequestBody; readonly idempotent: boolean },
+    extra: {
+      readonly headers?: Record<string, string>;
+      readonly body?: () => RequestBody;
+      readonly idempotent: boolean;
+      readonly timeoutMs?: number;
+    },
   ): Observable<ParsedResponse> {
+    const timeoutMs = extra.timeoutMs ?? requestTimeoutMs;
     return defer(() => {
       const body = extra.body?.();
       const request: TransportRequest = {
@@ -210,6 +232,11 @@ export function createClient(options: ClientOptions): C9Client {
         ...(body === undefined ? {} : { body }),
       };
       const attempt = defer(() => transport(request)).pipe(
+        timeout({
+          first: timeoutMs,
+          scheduler,
+          with: () => throwError(() => new ResponseTimeoutError({ method: route.method, path: route.path, timeoutMs })),
+        }),
         map((response): ParsedResponse => ({
           json: parseResponse(response, { method: route.method, path: route.path, nowMs: scheduler.now() }),
           headers: response.headers,
@@ -244,7 +271,7 @@ export function createClient(options: ClientOptions): C9Client {
       }
       const body = payloadBody(payload);
       const route = endpoints.submitBatch();
-      return send(route, { headers: { 'x-processing-mode': processingMode }, body, idempotent: false }).pipe(
+      return send(route, { headers: { 'x-processing-mode': processingMode }, body, idempotent: false, timeoutMs: submitTimeoutMs }).pipe(
         map(({ json }) => decodeOrThrow(BatchAccepted, json, 'batch submit answer')),
       );
     },

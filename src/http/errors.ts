@@ -260,6 +260,23 @@ export class ConnectionError extends C9Error {
   }
 }
 
+/**
+ * No answer arrived within the client's per-request time limit. The request may have reached
+ * the server, so a submit that times out is not sent again; a GET is retried like any
+ * connection failure.
+ */
+export class ResponseTimeoutError extends ConnectionError {
+  override readonly code: string = 'RESPONSE_TIMEOUT';
+  readonly timeoutMs: number;
+  constructor(init: { method: string; path: string; timeoutMs: number }) {
+    super(`no answer to ${init.method} ${init.path} within ${formatMs(init.timeoutMs)}`, { mayHaveReachedServer: true });
+    this.timeoutMs = init.timeoutMs;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), timeoutMs: this.timeoutMs };
+  }
+}
+
 /** A response did not match its codec. `paths` lists the bad fields, never their values. */
 export class DecodeError extends C9Error {
   override readonly code: string = 'DECODE';

@@ -8,7 +8,7 @@ import { Subscription } from 'rxjs';
 import type { PortfolioRequest, Position } from '../../../src/codecs';
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../../../src/emulator';
 import { createClient, type C9Client } from '../../../src/http/client';
-import { ApiError, BatchFailedError, BatchTimeoutError, ConnectionError, DecodeError, InvalidResponseError } from '../../../src/http/errors';
+import { ApiError, BatchFailedError, BatchTimeoutError, ConnectionError, DecodeError, InvalidResponseError, ResponseTimeoutError } from '../../../src/http/errors';
 import type { RetryConfig } from '../../../src/http/retry';
 import type { PollConfig } from '../../../src/operators/pollUntilTerminal';
 import { runBatch, type RunBatchConfig } from '../../../src/streams/runBatch';
@@ -219,6 +219,7 @@ export function describeError(error: unknown): string {
     const reason = /\((an HTML page|empty body|malformed or truncated JSON);/.exec(error.message)?.[1] ?? '?';
     return `InvalidResponseError(${error.status}, ${reason})`;
   }
+  if (error instanceof ResponseTimeoutError) return `ResponseTimeoutError(${error.mayHaveReachedServer ? 'may have reached' : 'not sent'})`;
   if (error instanceof ConnectionError) return `ConnectionError(${error.mayHaveReachedServer ? 'may have reached' : 'not sent'})`;
   if (error instanceof DecodeError) return `DecodeError(${error.paths.join(' ')})`;
   if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 80);
