@@ -38,10 +38,17 @@ async function main() {
     batches++;
     positions += payload.portfolio.length;
   };
-  if (mode === 'one') {
-    await submit(await loadPortfolio(file));
-  } else if (mode === 'chunked') {
+  let afterLoad;
+  const load = async () => {
     const payload = await loadPortfolio(file);
+    const m = process.memoryUsage();
+    afterLoad = { rss: m.rss, heapUsed: m.heapUsed };
+    return payload;
+  };
+  if (mode === 'one') {
+    await submit(await load());
+  } else if (mode === 'chunked') {
+    const payload = await load();
     for (const chunk of chunkByAccount(payload, { maxAccounts })) await submit(chunk);
   } else if (mode === 'streamed') {
     let chunk = [];
@@ -64,7 +71,7 @@ async function main() {
     throw new Error(`unknown mode ${mode}`);
   }
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.send({ ms, submitMs: Number(submitNs) / 1e6, batches, positions, baselineRss, maxRssBytes: process.resourceUsage().maxRSS * 1024, vmHwmBytes: vmHwmBytes() }, () => process.exit(0));
+  process.send({ ms, submitMs: Number(submitNs) / 1e6, batches, positions, baselineRss, afterLoad, maxRssBytes: process.resourceUsage().maxRSS * 1024, vmHwmBytes: vmHwmBytes() }, () => process.exit(0));
 }
 
 main().catch((error) => {
