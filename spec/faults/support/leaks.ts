@@ -81,22 +81,46 @@ export function trackTimers(): { stop(): string[] } {
   };
 }
 
-/** The watched resources that keep the event loop alive, counted by kind. */
-export function activeHandles(): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const kind of process.getActiveResourcesInfo()) {
-    if (WATCHED.test(kind)) counts.set(kind, (counts.get(kind) ?? 0) + 1);
-  }
-  return counts;
+/**
+ * The sockets, servers and pending socket requests alive now, by identity. Identity (not a
+ * count by kind) matters: sockets left by an earlier spec file in the same worker may close
+ * during a case, and a count would let them cancel out the case's own leak.
+ */
+export type HandleSnapshot = ReadonlySet<object>;
+
+interface NodeProcessInternals {
+  _getActiveHandles(): unknown[];
+  _getActiveRequests(): unknown[];
 }
 
-function excess(baseline: ReadonlyMap<string, number>): string[] {
-  const out: string[] = [];
-  for (const [kind, n] of activeHandles()) {
-    const extra = n - (baseline.get(kind) ?? 0);
-    if (extra > 0) out.push(`${extra} ${kind}`);
+function liveHandles(): object[] {
+  const internals = process as unknown as NodeProcessInternals;
+  return [...internals._getActiveHandles(), ...internals._getActiveRequests()].filter(
+    (h): h is object => typeof h === 'object' && h !== null && WATCHED.test(kindOf(h)),
+  );
+}
+
+function kindOf(handle: object): string {
+  const name = handle.constructor?.name ?? 'unknown';
+  // Node's handle wrappers read best under their libuv names, as getActiveResourcesInfo() shows them.
+  if (name === 'Socket') return 'TCPSocketWrap';
+  if (name === 'Server') return 'TCPServerWrap';
+  return name;
+}
+
+/** A snapshot of the watched handles, to compare with after a case. */
+export function activeHandles(): HandleSnapshot {
+  return new Set(liveHandles());
+}
+
+function excess(baseline: HandleSnapshot): string[] {
+  const counts = new Map<string, number>();
+  for (const handle of liveHandles()) {
+    if (baseline.has(handle)) continue;
+    const kind = kindOf(handle);
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
   }
-  return out;
+  return [...counts].map(([kind, n]) => `${n} ${kind}`);
 }
 
 /**
@@ -105,7 +129,7 @@ function excess(baseline: ReadonlyMap<string, number>): string[] {
  *
  * @param baseline {@link activeHandles} taken before the case started its servers
  */
-export async function handlesLeftOver(baseline: ReadonlyMap<string, number>, ms = 1000): Promise<string[]> {
+export async function handlesLeftOver(baseline: HandleSnapshot, ms = 1000): Promise<string[]> {
   await waitUntil(() => excess(baseline).length === 0, ms);
   const left = excess(baseline);
   return left.length === 0 ? [] : [`active handles left: ${left.join(', ')}`];
