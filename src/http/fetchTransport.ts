@@ -41,13 +41,33 @@ export function mayHaveReachedServer(error: unknown, responseStarted: boolean): 
   return !(codes.length > 0 && codes.every((code) => NOT_SENT_CODES.has(code)));
 }
 
+// What a person reads instead of Node's syscall text (`connect ECONNREFUSED 127.0.0.1:1`).
+const CODE_TEXT: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed (temporary)',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ETIMEDOUT: 'connection timed out',
+  ECONNABORTED: 'connection aborted',
+  EPIPE: 'connection closed while sending',
+};
+
+/**
+ * Why a fetch failed, without the URL: the message already starts with it, and node-fetch
+ * repeats it (`request to URL failed, reason: …`).
+ */
 function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const codes = errorCodes(error);
-    const message = error.message || error.name;
-    return codes.length > 0 && !message.includes(codes[0]) ? `${message} (${codes[0]})` : message;
-  }
-  return String(error);
+  // Duck-typed: Node's own fetch throws errors of another realm under test runners.
+  const { message: text, name } = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; name?: unknown };
+  if (typeof text !== 'string') return String(error);
+  const code = errorCodes(error)[0];
+  const message = (text || (typeof name === 'string' ? name : 'error')).replace(/^request to \S+ failed, reason: /, '');
+  // Bare syscall text or a generic wrapper ("fetch failed") says nothing beyond its code.
+  const generic = /^(?:(?:connect|read|write|getaddrinfo|socket) )?E[A-Z_]+\b/.test(message) || message === 'fetch failed';
+  if (code !== undefined && generic && CODE_TEXT[code] !== undefined) return `${CODE_TEXT[code]} (${code})`;
+  return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
 }
 
 type AddRequest = (this: http.Agent, request: http.ClientRequest, options: unknown) => void;
@@ -163,7 +183,7 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch):
           // Our own unsubscribe: the subscriber is gone and the AbortError is expected.
           if (controller.signal.aborted) return;
           subscriber.error(
-            new ConnectionError(`${request.method} ${request.url} failed: ${describe(error)}`, {
+            new ConnectionError(`${request.method} ${request.url}: ${describe(error)}`, {
               cause: error,
               mayHaveReachedServer: mayHaveReachedServer(error, responseStarted),
             }),
