@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
@@ -354,6 +354,49 @@ describe('runCommand', () => {
 
     expect(code).toBe(1);
     expect(stderr).toContain('must end in .json or .csv');
+  });
+
+  it('should refuse an --out file in a missing directory before reading or sending anything', async () => {
+    const submitsBefore = emulator.stats.requests.submit;
+    const out = join(dir, 'no-such-dir', 'rows.json');
+
+    const { code, stdout, stderr } = await cli(['run', file('outdir.csv', book([brent('OD', 1)])), '--out', out, ...fast]);
+
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`error: --out ${out}: no such directory: ${join(dir, 'no-such-dir')}\n`);
+    expect(emulator.stats.requests.submit).toBe(submitsBefore);
+  });
+
+  it('should refuse an --out path that is a directory before sending anything', async () => {
+    const submitsBefore = emulator.stats.requests.submit;
+    const folder = join(dir, 'folder.csv');
+    mkdirSync(folder);
+
+    const { code, stderr } = await cli(['run', file('outisdir.csv', book([brent('OD', 1)])), '--out', folder, ...fast]);
+
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^error: --out .*folder\.csv: is a directory, not a file$/m);
+    expect(emulator.stats.requests.submit).toBe(submitsBefore);
+  });
+
+  it('should name the variable or the option of an endpoint that is no URL, before reading the file', async () => {
+    const missing = join(dir, 'never-read.csv');
+
+    const fromEnv = await cli(['run', missing], { C9_API_ENDPOINT: 'not-a-url', C9_API_SECRET: KEY });
+    const fromOption = await cli(['run', missing, '--endpoint', 'bad'], { C9_API_SECRET: KEY });
+    const status = await cli(['status', 'b-1', '--endpoint', 'ftp://127.0.0.1/'], { C9_API_SECRET: KEY });
+
+    expect(fromEnv).toMatchObject({ code: 1, stdout: '', stderr: 'error: C9_API_ENDPOINT: must be an absolute http(s) URL\n' });
+    expect(fromOption).toMatchObject({ code: 1, stdout: '', stderr: 'error: --endpoint: must be an absolute http(s) URL\n' });
+    expect(status).toMatchObject({ code: 1, stdout: '', stderr: 'error: --endpoint: must use http or https, not ftp\n' });
+  });
+
+  it('should ask for the key before reading the file', async () => {
+    const { code, stderr } = await cli(['run', join(dir, 'never-read.csv')], { C9_API_ENDPOINT: emulator.url });
+
+    expect(code).toBe(1);
+    expect(stderr).toBe('error: no API key: set C9_API_SECRET (the key is never taken on the command line)\n');
   });
 
   it('should show a batch status and the caller\'s rows', async () => {

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { outFormatOf, rowsToCsv, writeRows } from '../../src/cli/writeRows';
+import { checkOutFile, outFormatOf, rowsToCsv, writeRows } from '../../src/cli/writeRows';
 
 const rows = [
   { account_code: 'A, "quoted"', initial_margin: 12.5, margin_by_ccp: [{ ccp: 'ICE', im: 1 }] },
@@ -40,5 +40,27 @@ describe('writeRows', () => {
 
   it('should refuse another extension', async () => {
     await expect(writeRows(join(dir, 'rows.txt'), rows)).rejects.toThrow(TypeError);
+  });
+
+  it('should name --out and the path when the file cannot be written, not only the syscall', async () => {
+    const path = join(dir, 'gone', 'rows.csv');
+
+    await expect(writeRows(path, rows)).rejects.toMatchObject({ message: `--out ${path}: no such directory: ${join(dir, 'gone')}` });
+  });
+});
+
+describe('checkOutFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'c9-out-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('should pass a .json or .csv file in a writable directory without creating it', async () => {
+    await checkOutFile(join(dir, 'rows.json'));
+    await checkOutFile(join(dir, 'rows.CSV'));
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('should refuse another extension and a missing directory with one line naming --out', async () => {
+    await expect(checkOutFile(join(dir, 'rows.txt'))).rejects.toThrow(`--out ${join(dir, 'rows.txt')}: the file name must end in .json or .csv`);
+    await expect(checkOutFile('/nonexistent/dir/rows.json')).rejects.toMatchObject({ message: '--out /nonexistent/dir/rows.json: no such directory: /nonexistent/dir' });
   });
 });

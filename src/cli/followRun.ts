@@ -14,6 +14,7 @@ import { formatError } from './formatError';
 import { EXIT, interruptedExitCode, type CliIo } from './io';
 import type { ProgressDisplay } from './progress';
 import { DeadlineError, type RunTally } from './runTally';
+import { writeErrorReason } from './outputFile';
 import { writeRows } from './writeRows';
 
 /** The polling options both commands take. */
@@ -141,7 +142,7 @@ export async function followRun(
   };
 
   if (failure !== undefined) {
-    const code = fail(stateFile !== undefined && isFileError(failure.error) ? new Error(`--state ${stateFile}: ${messageOf(failure.error)}`) : failure.error);
+    const code = fail(stateFile !== undefined && isFileError(failure.error) ? new Error(`--state ${stateFile}: ${writeErrorReason(failure.error, stateFile)}`, { cause: failure.error }) : failure.error);
     stillRunning();
     return code;
   }
@@ -186,8 +187,4 @@ function worst(a: number, b: number): number {
 
 function isFileError(error: unknown): boolean {
   return error instanceof Error && typeof (error as NodeJS.ErrnoException).syscall === 'string';
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -14,7 +14,7 @@ import { formatError } from './formatError';
 import { EXIT, interruptedExitCode, type CliIo } from './io';
 import { createProgress } from './progress';
 import { RunTally } from './runTally';
-import { outFormatOf } from './writeRows';
+import { checkOutFile } from './writeRows';
 
 /** Options of `c9-batch resume`, parsed. */
 export interface ResumeOptions extends PollOptions {
@@ -52,17 +52,17 @@ export async function resumeRun(file: string, options: ResumeOptions, io: CliIo)
   const info = (line: string): void => {
     if (!options.quiet) io.stderr.write(`${redact(line)}\n`);
   };
-  if (options.out !== undefined && outFormatOf(options.out) === undefined) {
-    return fail(new Error(`--out ${options.out}: the file name must end in .json or .csv`));
-  }
 
   let handles: BatchHandle[];
   let endpoint: string;
   let apiKey: string;
   try {
+    // What needs no state file first, as run does: the --out file, the key, the URLs given.
+    if (options.out !== undefined) await checkOutFile(options.out);
+    apiKey = requireKey(io);
+    endpointFrom(options.endpoint, io);
     handles = await readState(file);
     ({ endpoint, handles } = chooseEndpoint(file, handles, options.endpoint, io, info));
-    apiKey = requireKey(io);
   } catch (error) {
     return fail(error);
   }
@@ -143,8 +143,8 @@ function chooseEndpoint(
   info: (line: string) => void,
 ): { endpoint: string; handles: BatchHandle[] } {
   const saved = [...new Set(handles.flatMap((h) => (h.endpoint === undefined ? [] : [h.endpoint])))];
-  const explicit = (option ?? '').trim();
-  if (explicit !== '') {
+  const explicit = option === undefined ? undefined : endpointFrom(option, io);
+  if (explicit !== undefined) {
     const elsewhere = saved.filter((e) => !samePlace(e, explicit));
     if (elsewhere.length > 0) info(`note: the batches in ${file} were submitted to ${elsewhere.join(', ')}; following them at ${explicit} as --endpoint says`);
     return { endpoint: explicit, handles: handles.map((h) => ({ ...h, endpoint: explicit })) };

@@ -10,13 +10,14 @@ import { loadPortfolio } from '../input';
 import { saveHandles } from '../streams/batchHandle';
 import { chunkByAccount } from '../streams/chunkByAccount';
 import { runBatches } from '../streams/runBatches';
-import { connectForRun, type Target } from './endpoint';
+import { connectForRun, planRunTarget, type RunTargetPlan, type Target } from './endpoint';
 import { followConfig, followRun, type PollOptions } from './followRun';
 import { formatError } from './formatError';
 import { EXIT, interruptedExitCode, type CliIo } from './io';
 import { createProgress } from './progress';
 import { RunTally } from './runTally';
-import { outFormatOf } from './writeRows';
+import { unwritableReason, writeErrorReason } from './outputFile';
+import { checkOutFile } from './writeRows';
 
 /** Options of `c9-batch run`, parsed. */
 export interface RunOptions extends PollOptions {
@@ -64,9 +65,21 @@ export async function runPortfolio(file: string, options: RunOptions, io: CliIo)
     if (!options.quiet) io.stderr.write(`${redact(line)}\n`);
   };
 
-  if (options.out !== undefined && outFormatOf(options.out) === undefined) {
-    return fail(new Error(`--out ${options.out}: the file name must end in .json or .csv`));
+  // Everything that needs no file and no server first: where to send, the key, and the
+  // files to write. A million-row file is not read just to learn one of them is wrong.
+  let plan: RunTargetPlan;
+  try {
+    if (options.out !== undefined) await checkOutFile(options.out);
+    if (options.state !== undefined) {
+      const reason = await unwritableReason(options.state, { viaRename: true });
+      if (reason !== undefined) throw new Error(`--state ${options.state}: cannot write the state file: ${reason}`);
+    }
+    plan = planRunTarget(options.endpoint, io);
+    if (!plan.embedded) registerSecret(plan.apiKey);
+  } catch (error) {
+    return fail(error);
   }
+  if (io.signal?.aborted) return interruptedExitCode(io.signal);
 
   let payload: PortfolioRequest;
   let chunks: PortfolioRequest[];
@@ -89,7 +102,7 @@ export async function runPortfolio(file: string, options: RunOptions, io: CliIo)
 
   let target: Target;
   try {
-    target = await connectForRun(options.endpoint, io, info);
+    target = await connectForRun(plan, info);
   } catch (error) {
     return fail(error);
   }
@@ -101,7 +114,7 @@ export async function runPortfolio(file: string, options: RunOptions, io: CliIo)
       try {
         await saveHandles(options.state, []);
       } catch (error) {
-        return fail(new Error(`--state ${options.state}: cannot write the state file: ${error instanceof Error ? error.message : String(error)}`));
+        return fail(new Error(`--state ${options.state}: cannot write the state file: ${writeErrorReason(error, options.state)}`, { cause: error }));
       }
       if (target.embedded) info(`note: the embedded emulator stops with this run, so the batches in ${options.state} cannot be resumed after it`);
     }

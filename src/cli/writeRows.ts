@@ -4,6 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { AccountResult } from '../codecs';
+import { unwritableReason, writeErrorReason } from './outputFile';
 
 /** The file formats `--out` writes, by extension. */
 export type OutFormat = 'json' | 'csv';
@@ -18,6 +19,21 @@ export type OutFormat = 'json' | 'csv';
 export function outFormatOf(path: string): OutFormat | undefined {
   const ext = extname(path).toLowerCase();
   return ext === '.json' ? 'json' : ext === '.csv' ? 'csv' : undefined;
+}
+
+/**
+ * Checks an `--out` path before anything is read or sent: a `.json` or `.csv` name in a
+ * directory that exists and may be written. Creates nothing.
+ *
+ * Example: `await checkOutFile('/nonexistent/dir/rows.json')` throws `--out /nonexistent/dir/rows.json: no such directory: /nonexistent/dir`
+ *
+ * @param path the file given with `--out`
+ * @throws Error `--out <path>: <reason>`
+ */
+export async function checkOutFile(path: string): Promise<void> {
+  if (outFormatOf(path) === undefined) throw new Error(`--out ${path}: the file name must end in .json or .csv`);
+  const reason = await unwritableReason(path);
+  if (reason !== undefined) throw new Error(`--out ${path}: ${reason}`);
 }
 
 /**
@@ -64,9 +80,14 @@ function csvCell(text: string): string {
  *
  * @param path `.json` or `.csv` file
  * @param rows the kept result rows (fresh master rows and their sub-account rows)
+ * @throws Error `--out <path>: <reason>` when the file cannot be written
  */
 export async function writeRows(path: string, rows: readonly AccountResult[]): Promise<void> {
   const format = outFormatOf(path);
   if (format === undefined) throw new TypeError(`--out ${path}: the file name must end in .json or .csv`);
-  await writeFile(path, format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : rowsToCsv(rows));
+  try {
+    await writeFile(path, format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : rowsToCsv(rows));
+  } catch (error) {
+    throw new Error(`--out ${path}: ${writeErrorReason(error, path)}`, { cause: error });
+  }
 }
