@@ -162,7 +162,9 @@ async function vendorFlow(client, payload, pollMs) {
 function naiveClient(emu, maxSockets) {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
   const fetch = (url, init) => crossFetch(url, { ...init, agent });
-  return { client: createClient({ endpoint: emu.url, apiKey: emu.apiKey, fetch }), agent };
+  // No per-request time limit, as with a plain fetch: a status poll queued behind full-store
+  // downloads waits minutes for a socket, and must not fail for it.
+  return { client: createClient({ endpoint: emu.url, apiKey: emu.apiKey, fetch, requestTimeoutMs: 2 ** 31 - 1 }), agent };
 }
 
 async function runVendor(payloads, workMs, pollMs) {
