@@ -50,7 +50,39 @@ describe('readJsonPortfolio', () => {
     const error = await failure('{\n  "portfolio": [\n    {"account_code": "A",}\n  ]\n}\n');
 
     expect(error.line).toBe(3);
-    expect(error.message).toContain('not valid JSON');
+    expect(error.message).toBe(`${error.file}:3:26: not valid JSON (Expected double-quoted property name)`);
+  });
+
+  it('should give the line and column of a syntax error V8 reports without a position, without quoting the file', async () => {
+    const error = await failure('{\n  "portfolio": [\n    {"account_code": }\n  ]\n}\n');
+
+    expect(error.message).toBe(`${error.file}:3:22: not valid JSON (Unexpected token '}')`);
+  });
+
+  it('should refuse a number JSON.parse would round, naming its line and path and showing it as written', async () => {
+    const text = JSON.stringify({ portfolio: [A, { ...A, net_position: 'N' }] }, null, 1).replace('"N"', '12345678901234567890.5');
+    const error = await failure(text);
+
+    expect(error.message).toBe(
+      `${error.file}:17: portfolio[1].net_position: the number 12345678901234567890.5 cannot be represented exactly; write it as a string ("12345678901234567890.5")`,
+    );
+    expect({ line: error.line, path: error.path }).toEqual({ line: 17, path: 'portfolio[1].net_position' });
+  });
+
+  it('should show 1e400 as written, not as null', async () => {
+    const error = await failure(`[${JSON.stringify({ ...A, net_position: 'N' }).replace('"N"', '1e400')}]`);
+
+    expect(error.message).toBe(`${error.file}:1: [0].net_position: the number 1e400 is too large to be represented (it would be read as Infinity)`);
+  });
+
+  it('should keep numbers whose written value survives parsing: trailing zeros, exponents, long but exact', async () => {
+    const text = JSON.stringify({ portfolio: [{ ...A, net_position: 'N' }], memo: 'x: 12345678901234567890' })
+      .replace('"N"', '1.50, "long_qty": 100.0, "short_qty": 1e2, "lot": 9007199254740992, "tick": 0.30000000000000004');
+
+    await expect(readJsonPortfolio(files.write('exact.json', text))).resolves.toEqual({
+      portfolio: [{ ...A, net_position: 1.5, long_qty: 100, short_qty: 100, lot: 9007199254740992, tick: 0.30000000000000004 }],
+      memo: 'x: 12345678901234567890',
+    });
   });
 
   it('should refuse JSON that is neither a payload nor an array', async () => {

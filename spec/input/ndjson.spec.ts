@@ -30,7 +30,37 @@ describe('readNdjsonPositions', () => {
 
     const error = await collect(readNdjsonPositions('in.ndjson', source)).catch((e: unknown) => e);
 
-    expect((error as InputError).message).toMatch(/^in\.ndjson:2: not valid JSON/);
+    expect((error as InputError).message).toBe('in.ndjson:2:18: not valid JSON (Unexpected end of JSON input)');
+  });
+
+  it('should give the column of a syntax error the same way a .json file does, without quoting the line', async () => {
+    const source = Readable.from(['{"account_code":"A","net_position":}\n']);
+
+    const error = await collect(readNdjsonPositions('in.ndjson', source)).catch((e: unknown) => e);
+
+    expect((error as InputError).message).toBe("in.ndjson:1:36: not valid JSON (Unexpected token '}')");
+    expect({ line: (error as InputError).line, column: (error as InputError).column }).toEqual({ line: 1, column: 36 });
+  });
+
+  it('should refuse a number JSON.parse would round, naming the line and field and showing it as written', async () => {
+    const big = `{"account_code":"A","exchange_code":"NYMEX","contract_code":"CL","contract_type":"FUT","contract_expiry":"202612","net_position":12345678901234567890.5}`;
+    const huge = big.replace('12345678901234567890.5', '1e400');
+    const fine = big.replace('12345678901234567890.5', '100.000000000000000000');
+
+    const rounded = await collect(readNdjsonPositions('in.ndjson', Readable.from([`${fine}\n${big}\n`]))).catch((e: unknown) => e);
+    const infinite = await collect(readNdjsonPositions('in.ndjson', Readable.from([`${huge}\n`]))).catch((e: unknown) => e);
+
+    expect((rounded as InputError).message).toBe(
+      'in.ndjson:2: net_position: the number 12345678901234567890.5 cannot be represented exactly; write it as a string ("12345678901234567890.5")',
+    );
+    expect((infinite as InputError).message).toBe('in.ndjson:1: net_position: the number 1e400 is too large to be represented (it would be read as Infinity)');
+  });
+
+  it('should keep numbers whose written value survives parsing, trailing zeros and exponents included', async () => {
+    const line = { ...A, net_position: 'x' };
+    const text = JSON.stringify(line).replace('"net_position":"x"', '"net_position":1.50,"long_qty":1e2,"short_qty":0.30000000000000004');
+
+    await expect(collect(readNdjsonPositions('in.ndjson', Readable.from([text])))).resolves.toEqual([{ ...A, net_position: 1.5, long_qty: 100, short_qty: 0.30000000000000004 }]);
   });
 
   it('should refuse a line that is an array', async () => {

@@ -10,6 +10,8 @@ export interface InputErrorLocation {
   readonly file: string;
   /** 1-based physical line of the file (CSV, NDJSON, JSON syntax errors). */
   readonly line?: number;
+  /** 1-based column on that line (JSON syntax errors), shown as `file:line:column`. */
+  readonly column?: number;
   /** The JSON path of the bad value, e.g. `portfolio[12].net_position` (JSON input). */
   readonly path?: string;
   /** The field (CSV column, position field) the problem is about. */
@@ -18,7 +20,8 @@ export interface InputErrorLocation {
 
 /**
  * A portfolio file could not be read: unreadable row, bad value, wrong shape, missing file.
- * The message reads `file:line: field: reason` (or `file: path: reason` for JSON).
+ * The message reads `file:line: field: reason` (or `file: path: reason` for JSON, and
+ * `file:line:column: reason` for a syntax error).
  *
  * Example: `sample.csv:7: net_position: expected a number or a numeric string, got "12a"`
  */
@@ -26,6 +29,7 @@ export class InputError extends C9Error {
   override readonly code: string = 'INPUT';
   readonly file: string;
   readonly line: number | undefined;
+  readonly column: number | undefined;
   readonly path: string | undefined;
   readonly field: string | undefined;
 
@@ -33,17 +37,18 @@ export class InputError extends C9Error {
     super(`${formatLocation(location)}: ${reason}`, options);
     this.file = location.file;
     this.line = location.line;
+    this.column = location.column;
     this.path = location.path;
     this.field = location.field;
   }
 
   override toJSON(): Record<string, unknown> {
-    return { ...super.toJSON(), file: this.file, line: this.line, path: this.path, field: this.field };
+    return { ...super.toJSON(), file: this.file, line: this.line, column: this.column, path: this.path, field: this.field };
   }
 }
 
-function formatLocation({ file, line, path, field }: InputErrorLocation): string {
-  let where = line === undefined ? file : `${file}:${line}`;
+function formatLocation({ file, line, column, path, field }: InputErrorLocation): string {
+  let where = line === undefined ? file : column === undefined ? `${file}:${line}` : `${file}:${line}:${column}`;
   if (path !== undefined) where += `: ${path}`;
   else if (field !== undefined) where += `: ${field}`;
   return where;
@@ -51,7 +56,8 @@ function formatLocation({ file, line, path, field }: InputErrorLocation): string
 
 /** Shows a user's value in a message: quoted, one line, cut short. */
 export function showValue(value: unknown): string {
-  const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
+  // Not JSON.stringify for every value: it writes Infinity and NaN as "null".
+  const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
   const flat = text.length > 40 ? `${text.slice(0, 40)}…` : text;
   return JSON.stringify(flat);
 }

@@ -6,6 +6,7 @@ import { decodeOrThrow, PortfolioRequest } from '../codecs';
 import { DecodeError } from '../http/errors';
 import { InputError } from './errors';
 import { fileErrorReason } from './fileErrors';
+import { formatJsonPath, inexactNumberReason, jsonSyntaxError, lineAndColumn, mayHoldInexactNumber, scanJson } from './jsonScan';
 import { checkPosition } from './validate';
 
 /**
@@ -13,7 +14,9 @@ import { checkPosition } from './validate';
  * top-level options kept as written) or a bare array of positions (wrapped as
  * `{portfolio}`). Positions are kept exactly as parsed, in order. A problem fails with an
  * {@link InputError} naming the file and the JSON path (`portfolio[12].net_position`), or the
- * line and column of a syntax error.
+ * line and column of a syntax error (`book.json:3:17: not valid JSON (…)`). A number that
+ * `JSON.parse` would round (more digits than a double holds, or beyond its range) is an
+ * error naming its line and path, never sent altered.
  *
  * JSON cannot be parsed piece by piece with `JSON.parse`, so the file is read whole: use CSV
  * or NDJSON for very large portfolios.
@@ -57,19 +60,20 @@ function joinPath(base: string, field: string | undefined): string {
 }
 
 function parseJson(content: string, file: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(content);
+    value = JSON.parse(content);
   } catch (error) {
-    const message = (error as Error).message;
-    const at = /^(.*?)(?: in JSON)? at position (\d+)/.exec(message);
-    if (at) {
-      const position = Number(at[2]);
-      const before = content.slice(0, position);
-      const line = before.split('\n').length;
-      const column = position - before.lastIndexOf('\n');
-      throw new InputError({ file, line }, `not valid JSON: ${at[1]} (column ${column})`, { cause: error });
-    }
-    // V8 quotes the source after the comma; a portfolio file is no place for that.
-    throw new InputError({ file }, `not valid JSON: ${message.split(', "')[0]}`, { cause: error });
+    const { reason, offset } = jsonSyntaxError(error, content);
+    throw new InputError({ file, ...(offset === undefined ? {} : lineAndColumn(content, offset)) }, `not valid JSON (${reason})`, { cause: error });
   }
+  // JSON.parse rounds what a double cannot hold; a row must never be altered unseen. The
+  // quick test keeps the scan off files without long numbers or exponents.
+  if (mayHoldInexactNumber(content)) {
+    const { inexact } = scanJson(content, { checkNumbers: true });
+    if (inexact !== undefined) {
+      throw new InputError({ file, line: lineAndColumn(content, inexact.offset).line, path: formatJsonPath(inexact.path) }, inexactNumberReason(inexact.literal));
+    }
+  }
+  return value;
 }

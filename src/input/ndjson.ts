@@ -8,12 +8,15 @@ import type { Position } from '../codecs';
 import { InputError } from './errors';
 import { checkPosition } from './validate';
 import { fileErrorReason } from './fileErrors';
+import { formatJsonPath, inexactNumberReason, jsonSyntaxError, mayHoldInexactNumber, scanJson } from './jsonScan';
 
 /**
  * Reads an NDJSON portfolio as a stream of positions: one JSON object per line, in file
  * order, each kept exactly as parsed. Blank (or whitespace-only) lines are skipped; LF or
  * CRLF line ends; a byte-order mark is dropped. A line that is not a JSON object holding
- * a valid position fails with an {@link InputError} naming the file, line and field.
+ * a valid position fails with an {@link InputError} naming the file, line and field (and
+ * the column of a syntax error). A number `JSON.parse` would round is such an error too,
+ * never sent altered.
  *
  * Example:
  * ```ts
@@ -42,10 +45,15 @@ export async function* readNdjsonPositions(file: string, source?: Readable): Asy
       try {
         value = JSON.parse(text);
       } catch (error) {
-        throw new InputError({ file, line: lineNumber }, `not valid JSON (${(error as Error).message})`, { cause: error });
+        const { reason, offset } = jsonSyntaxError(error, text);
+        throw new InputError({ file, line: lineNumber, ...(offset === undefined ? {} : { column: offset + 1 }) }, `not valid JSON (${reason})`, { cause: error });
       }
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw new InputError({ file, line: lineNumber }, 'expected one JSON object (a position) per line');
+      }
+      if (mayHoldInexactNumber(text)) {
+        const { inexact } = scanJson(text, { checkNumbers: true });
+        if (inexact !== undefined) throw new InputError({ file, line: lineNumber, field: formatJsonPath(inexact.path) }, inexactNumberReason(inexact.literal));
       }
       yield checkPosition(value, (field) => ({ file, line: lineNumber, field }));
     }
