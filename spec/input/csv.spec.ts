@@ -100,10 +100,24 @@ describe('readCsvPositions', () => {
     expect(error.message).toContain('bad.csv:5: contract_code: missing');
   });
 
-  it('should fail a row with a missing required field', async () => {
+  it('should report a column every row needs but the header lacks once, on the header line', async () => {
     const error = await failure(`account_code,exchange_code,contract_code,contract_type,contract_expiry\nA,NYMEX,CL,FUT,202612\n`);
+    const two = await failure(`\naccount_code,contract_code,contract_type,contract_expiry\nA,CL,FUT,202612\n`);
+    const noAccount = await failure(`currency_pair,amount\nEURUSD,5\n`);
 
-    expect(error.message).toMatch(/bad\.csv:2: net_position: missing/);
+    expect(error.message).toMatch(/bad\.csv:1: missing column "net_position"$/);
+    expect(error.line).toBe(1);
+    expect(two.message).toMatch(/bad\.csv:2: missing columns "exchange_code", "net_position"$/);
+    expect(noAccount.message).toMatch(/bad\.csv:1: missing column "account_code"$/);
+  });
+
+  it('should leave a column only some shapes need to the rows when the header has another shape\'s column', async () => {
+    const mixed = 'account_code,exchange_code,contract_code,contract_type,contract_expiry,currency_pair,amount\n';
+    const good = files.write('mixed.csv', `${mixed}A,,,,,EURUSD,5\n`);
+    await expect(collect(readCsvPositions(good))).resolves.toEqual([{ account_code: 'A', currency_pair: 'EURUSD', amount: '5' }]);
+
+    const error = await failure(`${mixed}A,,,,,EURUSD,5\nB,NYMEX,CL,FUT,202612,,\n`);
+    expect(error.message).toMatch(/bad\.csv:3: net_position: missing/);
   });
 
   it('should fail a row with the wrong number of fields, naming its line', async () => {

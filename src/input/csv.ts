@@ -4,7 +4,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline, type Readable } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
-import type { Position } from '../codecs';
+import { EtdPosition, positionShape, type Position } from '../codecs';
 import { InputError } from './errors';
 import { CsvLineTracker } from './lineTracker';
 import { checkPosition } from './validate';
@@ -24,7 +24,8 @@ export const MAX_CSV_RECORD_BYTES = 4 * 1024 * 1024;
  * dropped; quoted fields may hold commas, doubled quotes and line breaks.
  *
  * A record that cannot be read fails with an {@link InputError} naming the file, the line
- * the record starts on, and the field.
+ * the record starts on, and the field. A column every row needs but the header lacks is
+ * reported once, on the header's line (`book.csv:1: missing column "exchange_code"`).
  *
  * Example:
  * ```ts
@@ -81,7 +82,23 @@ function checkHeader(names: string[], file: string, line: number): string[] {
     if (name !== '' && seen.has(name)) throw new InputError({ file, line, field: name }, 'the column appears twice in the header');
     seen.add(name);
   }
+  const missing = requiredColumns(seen).filter((name) => !seen.has(name));
+  if (missing.length > 0) {
+    throw new InputError({ file, line }, `missing column${missing.length === 1 ? '' : 's'} ${missing.map((name) => JSON.stringify(name)).join(', ')}`);
+  }
   return names;
+}
+
+const ETD_FIELDS = Object.keys(EtdPosition.types[0].props);
+
+/**
+ * The columns every row needs, judged from the header alone: `account_code` always, and the
+ * listed-contract fields when no column could make a row another shape (every row is then
+ * an ETD position). Told once on the header's line instead of on every row.
+ */
+function requiredColumns(columns: ReadonlySet<string>): readonly string[] {
+  const widest: Record<string, unknown> = Object.fromEntries([...columns].map((name) => [name, '']));
+  return positionShape(widest) === EtdPosition ? ETD_FIELDS : ['account_code'];
 }
 
 function toPosition(record: string[], header: string[], file: string, line: number): Position {
