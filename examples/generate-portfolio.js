@@ -168,12 +168,17 @@ async function main() {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error) => {
-    process.stderr.write(`generate-portfolio: ${error.message}\n`);
-    process.exitCode = 1;
-  },
-);
+if (require.main === module) {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      process.stderr.write(`generate-portfolio: ${error.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+// The benchmark draws its positions from the same seeded generator.
+module.exports = { random };

@@ -14,17 +14,7 @@ const CONTRACTS = [
   { exchange: 'ICE.EU', code: 'TFO', kind: 'OPT', expiries: ['202606', '202611', '202705'], price: 250, step: 25 },
 ];
 
-/** mulberry32: a small PRNG whose sequence depends only on the seed. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const { random } = require('../../examples/generate-portfolio.js');
 
 /**
  * Positions of `accounts` accounts (`ACC000000`, …), each with `minPositions`..`maxPositions`
