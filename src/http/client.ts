@@ -3,8 +3,8 @@
  * that returns an Observable. Nothing is sent until subscription; unsubscribing aborts.
  */
 import * as t from 'io-ts';
-import { asyncScheduler, defer, map, tap, throwError, timeout } from 'rxjs';
-import type { Observable, SchedulerLike } from 'rxjs';
+import { Observable, asyncScheduler, map } from 'rxjs';
+import type { SchedulerLike, Subscription } from 'rxjs';
 import {
   AccountResults,
   BatchAccepted,
@@ -15,7 +15,7 @@ import {
   decodeOrThrow,
 } from '../codecs';
 import type { AccountResult, PortfolioRequest, ProcessingMode } from '../codecs';
-import { endpoints, joinUrl, normalizeEndpoint } from './endpoints';
+import { endpoints, normalizeEndpoint } from './endpoints';
 import type { EndpointRoute } from './endpoints';
 import { InvalidResponseError, RateLimitError, ResponseTimeoutError, makeApiError } from './errors';
 import { fetchTransport } from './fetchTransport';
@@ -218,11 +218,25 @@ export function createClient(options: ClientOptions): C9Client {
     },
   ): Observable<ParsedResponse> {
     const timeoutMs = extra.timeoutMs ?? requestTimeoutMs;
-    return defer(() => {
+    // Built once per call, not per attempt: `endpoint` is already normalized and every
+    // route path starts with one '/', so this is what joinUrl would return.
+    const url = endpoint + route.path;
+    const { method, path } = route;
+    const onError = (error: unknown): void => {
+      // One 429 with a hint holds every request of this client, not only the one that got it.
+      if (error instanceof RateLimitError && error.retryAfterMs !== undefined) {
+        throttle.pauseUntil(scheduler.now() + Math.min(error.retryAfterMs, maxDelayMs));
+      }
+    };
+    // One attempt: the transport's answer parsed, with a time limit on the first answer.
+    // Written as one Observable instead of defer → timeout → map → tap because it runs on
+    // every poll: the operator chain and the timer of an answer that came synchronously
+    // were most of the client's CPU per poll.
+    const attempt = new Observable<ParsedResponse>((subscriber) => {
       const body = extra.body?.();
       const request: TransportRequest = {
-        method: route.method,
-        url: joinUrl(endpoint, route.path),
+        method,
+        url,
         headers: {
           authorization,
           accept: JSON_CONTENT,
@@ -231,27 +245,44 @@ export function createClient(options: ClientOptions): C9Client {
         },
         ...(body === undefined ? {} : { body }),
       };
-      const attempt = defer(() => transport(request)).pipe(
-        timeout({
-          first: timeoutMs,
-          scheduler,
-          with: () => throwError(() => new ResponseTimeoutError({ method: route.method, path: route.path, timeoutMs })),
-        }),
-        map((response): ParsedResponse => ({
-          json: parseResponse(response, { method: route.method, path: route.path, nowMs: scheduler.now() }),
-          headers: response.headers,
-        })),
-        tap({
-          error: (error: unknown) => {
-            // One 429 with a hint holds every request of this client, not only the one that got it.
-            if (error instanceof RateLimitError && error.retryAfterMs !== undefined) {
-              throttle.pauseUntil(scheduler.now() + Math.min(error.retryAfterMs, maxDelayMs));
-            }
-          },
-        }),
-      );
-      return attempt.pipe(throttle.gate<ParsedResponse>(), extra.idempotent ? retryIdempotent : retrySubmit);
+      let answered = false;
+      let timer: Subscription | undefined;
+      const fail = (error: unknown): void => {
+        onError(error);
+        subscriber.error(error);
+      };
+      const inner = transport(request).subscribe({
+        next: (response) => {
+          if (subscriber.closed) return;
+          if (!answered) {
+            answered = true;
+            timer?.unsubscribe();
+          }
+          let json: unknown;
+          try {
+            json = parseResponse(response, { method, path, nowMs: scheduler.now() });
+          } catch (error) {
+            fail(error);
+            return;
+          }
+          subscriber.next({ json, headers: response.headers });
+        },
+        error: fail,
+        complete: () => subscriber.complete(),
+      });
+      // Only a request still waiting for its first answer needs a timer.
+      if (!answered && !subscriber.closed) {
+        timer = scheduler.schedule(() => {
+          inner.unsubscribe();
+          fail(new ResponseTimeoutError({ method, path, timeoutMs }));
+        }, timeoutMs);
+      }
+      return () => {
+        timer?.unsubscribe();
+        inner.unsubscribe();
+      };
     });
+    return attempt.pipe(throttle.gate<ParsedResponse>(), extra.idempotent ? retryIdempotent : retrySubmit);
   }
 
   function payloadBody(payload: PortfolioRequest): () => RequestBody {
