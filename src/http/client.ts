@@ -3,7 +3,7 @@
  * that returns an Observable. Nothing is sent until subscription; unsubscribing aborts.
  */
 import * as t from 'io-ts';
-import { Observable, asyncScheduler, map } from 'rxjs';
+import { Observable, asyncScheduler, map, mergeMap, timer } from 'rxjs';
 import type { SchedulerLike, Subscription } from 'rxjs';
 import {
   AccountResults,
@@ -255,7 +255,11 @@ export function createClient(options: ClientOptions): C9Client {
     // Written as one Observable instead of defer → timeout → map → tap because it runs on
     // every poll: the operator chain and the timer of an answer that came synchronously
     // were most of the client's CPU per poll.
-    const attempt = new Observable<ParsedResponse>((subscriber) => {
+    const attempt: Observable<ParsedResponse> = new Observable<ParsedResponse>((subscriber) => {
+      // The throttle's gate, inline: while a 429's pause lasts, wait, then check again
+      // (another 429 may have pushed the pause further meanwhile).
+      const wait = throttle.resumeAt - scheduler.now();
+      if (wait > 0) return timer(wait, scheduler).pipe(mergeMap(() => attempt)).subscribe(subscriber);
       const body = extra.body?.();
       const request: TransportRequest = {
         method,
@@ -269,7 +273,7 @@ export function createClient(options: ClientOptions): C9Client {
         ...(body === undefined ? {} : { body }),
       };
       let answered = false;
-      let timer: Subscription | undefined;
+      let deadline: Subscription | undefined;
       const fail = (error: unknown): void => {
         onError(error);
         subscriber.error(error);
@@ -279,7 +283,7 @@ export function createClient(options: ClientOptions): C9Client {
           if (subscriber.closed) return;
           if (!answered) {
             answered = true;
-            timer?.unsubscribe();
+            deadline?.unsubscribe();
           }
           let json: unknown;
           try {
@@ -295,17 +299,17 @@ export function createClient(options: ClientOptions): C9Client {
       });
       // Only a request still waiting for its first answer needs a timer.
       if (!answered && !subscriber.closed) {
-        timer = scheduler.schedule(() => {
+        deadline = scheduler.schedule(() => {
           inner.unsubscribe();
           fail(new ResponseTimeoutError({ method, path, timeoutMs }));
         }, timeoutMs);
       }
       return () => {
-        timer?.unsubscribe();
+        deadline?.unsubscribe();
         inner.unsubscribe();
       };
     });
-    return attempt.pipe(throttle.gate<ParsedResponse>(), extra.idempotent ? retryIdempotent : retrySubmit);
+    return attempt.pipe(extra.idempotent ? retryIdempotent : retrySubmit);
   }
 
   function payloadBody(payload: PortfolioRequest): () => RequestBody {
