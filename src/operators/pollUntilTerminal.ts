@@ -26,7 +26,7 @@ import { BatchTimeoutError } from '../http/errors';
 import type { SubmittedBatch } from '../types';
 
 /**
- * The longest delay a timer can take: Node (and browsers) run a longer `setInterval`
+ * The longest delay a timer can take: Node (and browsers) run a longer interval timer
  * after 1 ms instead, which would turn a long wait into a busy poll.
  */
 const MAX_TIMER_MS = 2 ** 31 - 1;
