@@ -2,6 +2,7 @@ import { of, type Observable } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import type { BatchStatus } from '../../src/codecs';
 import type { BatchStatusResponse, C9Client } from '../../src/http/client';
+import { clientWith } from '../support/clientWith';
 import { adaptivePollInterval } from '../../src/operators/adaptivePollInterval';
 import { pollUntilTerminal } from '../../src/operators/pollUntilTerminal';
 import type { SubmittedBatch } from '../../src/types';
@@ -14,22 +15,13 @@ const st = (status: string, extra: Partial<BatchStatus> = {}): BatchStatus => ({
 /** A client whose status call i answers at once with `statuses[i]` (and hint i, if any); records when each call was made. */
 function scripted(now: () => number, statuses: BatchStatus[], hints: (number | undefined)[] = []) {
   const at: number[] = [];
-  const fail = () => {
-    throw new Error('unexpected call');
-  };
-  const client: C9Client = {
-    endpoint: 'http://127.0.0.1:1',
-    submitBatch: fail,
-    getAccountResults: fail,
-    calculate: fail,
-    getResults: fail,
-    healthcheck: fail,
+  const client: C9Client = clientWith({
     getBatchStatus: (): Observable<BatchStatusResponse> => {
       const i = at.length;
       at.push(now());
       return of({ status: statuses[i], retryAfterMs: hints[i] });
     },
-  };
+  });
   return { client, at };
 }
 

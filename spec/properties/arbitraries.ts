@@ -8,6 +8,7 @@
  * per run would take most of the suite's time budget.
  */
 import fc from 'fast-check';
+import { seeded } from '../support/seeded';
 
 /** Any JSON value a position field may hold. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -114,17 +115,6 @@ const rowDraw: fc.Arbitrary<RowDraw> = fc.record({
   extras: fc.uniqueArray(fc.tuple(fieldName, jsonValue), { maxLength: 3, selector: ([name]) => name }),
 });
 
-/** A deterministic generator (mulberry32) that spreads a small base of rows into a large portfolio. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * How many rows a portfolio has: `mixed` mostly 1–25 and sometimes 26–200; `large` 1,000–5,000.
@@ -139,7 +129,7 @@ function rowDraws(size: PortfolioSize): fc.Arbitrary<RowDraw[]> {
   const large = fc
     .record({ base: fc.array(rowDraw, { minLength: 1, maxLength: 40 }), length: fc.integer({ min: 1000, max: 5000 }), seed: fc.integer() })
     .map(({ base, length, seed }) => {
-      const random = mulberry32(seed);
+      const random = seeded(seed);
       return Array.from({ length }, () => {
         const row = base[Math.floor(random() * base.length)];
         return { ...row, account: Math.floor(random() * 1_000_000) };

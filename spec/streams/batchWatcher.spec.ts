@@ -2,6 +2,7 @@ import type { Observable, Subscription } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import type { BatchStatus } from '../../src/codecs';
 import type { BatchStatusResponse, C9Client } from '../../src/http/client';
+import { clientWith } from '../support/clientWith';
 import { NotFoundError } from '../../src/http/errors';
 import { createBatchWatcher } from '../../src/streams/batchWatcher';
 import type { SubmittedBatch } from '../../src/types';
@@ -14,22 +15,13 @@ const st = (batchId: string, status: string, pct?: number): BatchStatus => ({ ba
 /** A client whose status endpoint answers with `answer(batchId, call number for that id)`; counts calls per id. */
 function fakeClient(answer: (batchId: string, call: number) => Observable<BatchStatusResponse>) {
   const calls = new Map<string, number>();
-  const fail = () => {
-    throw new Error('unexpected call');
-  };
-  const client: C9Client = {
-    endpoint: 'http://127.0.0.1:1',
-    submitBatch: fail,
-    getAccountResults: fail,
-    calculate: fail,
-    getResults: fail,
-    healthcheck: fail,
+  const client: C9Client = clientWith({
     getBatchStatus: (batchId) => {
       const call = calls.get(batchId) ?? 0;
       calls.set(batchId, call + 1);
       return answer(batchId, call);
     },
-  };
+  });
   return { client, calls };
 }
 

@@ -2,6 +2,7 @@ import { merge, type Observable, type Subscription } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import type { AccountResult, BatchStatus } from '../../src/codecs';
 import type { AccountResultsQuery, C9Client } from '../../src/http/client';
+import { clientWith } from '../support/clientWith';
 import { BatchFailedError, InternalServerError } from '../../src/http/errors';
 import { createResultsFetcher } from '../../src/streams/resultsFetcher';
 import type { BatchResults, SubmittedBatch, TerminalBatch } from '../../src/types';
@@ -25,21 +26,12 @@ const row = (account: string, batchId: string, margin: number): AccountResult =>
 /** A client whose results endpoint answers with `answer(call)`; records each call's time and accounts. */
 function fakeClient(now: () => number, answer: (call: number) => Observable<AccountResult[]>) {
   const requests: { at: number; accounts: string[] }[] = [];
-  const fail = () => {
-    throw new Error('unexpected call');
-  };
-  const client: C9Client = {
-    endpoint: 'http://127.0.0.1:1',
-    submitBatch: fail,
-    getBatchStatus: fail,
-    calculate: fail,
-    getResults: fail,
-    healthcheck: fail,
+  const client: C9Client = clientWith({
     getAccountResults: (query: AccountResultsQuery = {}) => {
       requests.push({ at: now(), accounts: [...(query.accountCodes ?? [])].sort() });
       return answer(requests.length - 1);
     },
-  };
+  });
   return { client, requests };
 }
 

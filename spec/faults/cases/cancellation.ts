@@ -8,6 +8,7 @@ import { createClient } from '../../../src/http/client';
 import { waitUntil } from '../support/leaks';
 import type { FaultCase } from '../support/matrix';
 import { book, FAST_POLL, FAST_RETRY, KEY, manyAccounts, seedStore, startRun, type RunningBatch } from '../support/rig';
+import { seeded } from '../../support/seeded';
 
 const kind = 'cancellation';
 const BOOK = book('CX-A', 'CX-B');
@@ -15,17 +16,6 @@ const BOOK = book('CX-A', 'CX-B');
 /** The seed of the random cancellation points; change it to explore, the table shows it. */
 export const CANCEL_SEED = 20_260_611;
 
-/** mulberry32: a small seeded PRNG, so a "random" point is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
