@@ -80,25 +80,21 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
       '\nEnvironment:\n  C9_API_ENDPOINT  base URL of the API (or --endpoint)\n  C9_API_SECRET    the API key; never given on the command line, never printed\n',
     );
 
-  program
-    .command('run')
-    .description('submit a portfolio file, poll its batches until they finish, and report (without an endpoint: against the embedded emulator)')
-    .argument('<file>', 'portfolio: .csv (header row), .json (payload or array of positions) or .ndjson (one position per line)')
-    .option('--endpoint <url>', 'API base URL (default: $C9_API_ENDPOINT; none: start the embedded emulator)')
-    .addOption(new Option('--mode <mode>', 'processing mode of the submit').choices(PROCESSING_MODES).default('fifo'))
-    .option('--calculation-type <type>', 'calculation_type of the payload (margins, analytics, simm, all, or a comma list)')
-    .addOption(new Option('--currency <code>', 'currency_code of the results').choices(CURRENCIES))
-    .option('--chunk-accounts <n>', 'split into batches of at most n accounts (an account is never split)', parsePositiveInt)
-    .option('--chunk-mb <mb>', 'split into batches of at most this many MB of JSON, e.g. 50 or 0.5 (an account is never split)', parsePositiveNumber)
-    .option('--concurrency <n>', 'batches in progress at once (submit to results)', parsePositiveInt, 4)
-    .option('--poll-interval <duration>', 'shortest wait between two polls of a batch, e.g. 500, 2s (see Polling)', parseDuration)
-    .option('--no-adaptive-poll', 'plain backoff from --poll-interval instead of aiming polls at the estimated end')
-    .addOption(new Option('--timeout <duration>', 'deadline of the whole run, e.g. 30s, 5m').argParser(parseDuration).default(DEFAULT_RUN_TIMEOUT_MS, '30m'))
-    .option('--out <file>', 'write the kept result rows to a .json or .csv file')
-    .addOption(new Option('--format <format>', 'report format on stdout').choices(['text', 'json']).default('text'))
-    .option('--state <file>', 'keep the accepted batches in this file (never the key), for `c9-batch resume <file>` after a crash or Ctrl-C')
-    .option('--verbose', 'more detail, and stack traces on errors')
-    .option('--quiet', 'no progress or information on stderr (warnings and errors are still shown)')
+  withFollowOptions(
+    program
+      .command('run')
+      .description('submit a portfolio file, poll its batches until they finish, and report (without an endpoint: against the embedded emulator)')
+      .argument('<file>', 'portfolio: .csv (header row), .json (payload or array of positions) or .ndjson (one position per line)')
+      .option('--endpoint <url>', 'API base URL (default: $C9_API_ENDPOINT; none: start the embedded emulator)')
+      .addOption(new Option('--mode <mode>', 'processing mode of the submit').choices(PROCESSING_MODES).default('fifo'))
+      .option('--calculation-type <type>', 'calculation_type of the payload (margins, analytics, simm, all, or a comma list)')
+      .addOption(new Option('--currency <code>', 'currency_code of the results').choices(CURRENCIES))
+      .option('--chunk-accounts <n>', 'split into batches of at most n accounts (an account is never split)', parsePositiveInt)
+      .option('--chunk-mb <mb>', 'split into batches of at most this many MB of JSON, e.g. 50 or 0.5 (an account is never split)', parsePositiveNumber)
+      .option('--concurrency <n>', 'batches in progress at once (submit to results)', parsePositiveInt, 4)
+      .option('--state <file>', 'keep the accepted batches in this file (never the key), for `c9-batch resume <file>` after a crash or Ctrl-C'),
+    'run',
+  )
     .addHelpText('after', POLL_HELP + EXIT_HELP)
     .action(async (file: string, flags: RunFlags) => {
       exitCode = await runPortfolio(
@@ -124,18 +120,14 @@ export async function runCommand(argv: readonly string[], io: CliIo): Promise<nu
       );
     });
 
-  program
-    .command('resume')
-    .description('pick up the batches a `run --state <file>` saved: poll them, fetch their results, and report as run does')
-    .argument('<file>', 'the state file written by run --state')
-    .option('--endpoint <url>', "API base URL (default: $C9_API_ENDPOINT, else the batches' own); given, the batches are followed there even if saved for another URL")
-    .option('--poll-interval <duration>', 'shortest wait between two polls of a batch, e.g. 500, 2s (see Polling)', parseDuration)
-    .option('--no-adaptive-poll', 'plain backoff from --poll-interval instead of aiming polls at the estimated end')
-    .addOption(new Option('--timeout <duration>', 'deadline of the whole resume, e.g. 30s, 5m').argParser(parseDuration).default(DEFAULT_RUN_TIMEOUT_MS, '30m'))
-    .option('--out <file>', 'write the kept result rows to a .json or .csv file')
-    .addOption(new Option('--format <format>', 'report format on stdout').choices(['text', 'json']).default('text'))
-    .option('--verbose', 'more detail, and stack traces on errors')
-    .option('--quiet', 'no progress or information on stderr (warnings and errors are still shown)')
+  withFollowOptions(
+    program
+      .command('resume')
+      .description('pick up the batches a `run --state <file>` saved: poll them, fetch their results, and report as run does')
+      .argument('<file>', 'the state file written by run --state')
+      .option('--endpoint <url>', "API base URL (default: $C9_API_ENDPOINT, else the batches' own); given, the batches are followed there even if saved for another URL"),
+    'resume',
+  )
     .addHelpText(
       'after',
       '\nNever starts the embedded emulator: a fresh one knows none of the batches. When C9_API_ENDPOINT names\nanother server than the one the batches were saved for, nothing is polled unless --endpoint is given.\n' +
@@ -213,4 +205,22 @@ function packageVersion(): string {
   } catch {
     return '0.0.0';
   }
+}
+
+/**
+ * Adds the options `run` and `resume` share (how batches are followed and reported), so the
+ * two commands cannot drift apart.
+ *
+ * @param command the command to extend
+ * @param what the command's name, for the deadline's help text
+ */
+function withFollowOptions(command: Command, what: 'run' | 'resume'): Command {
+  return command
+    .option('--poll-interval <duration>', 'shortest wait between two polls of a batch, e.g. 500, 2s (see Polling)', parseDuration)
+    .option('--no-adaptive-poll', 'plain backoff from --poll-interval instead of aiming polls at the estimated end')
+    .addOption(new Option('--timeout <duration>', `deadline of the whole ${what}, e.g. 30s, 5m`).argParser(parseDuration).default(DEFAULT_RUN_TIMEOUT_MS, '30m'))
+    .option('--out <file>', 'write the kept result rows to a .json or .csv file')
+    .addOption(new Option('--format <format>', 'report format on stdout').choices(['text', 'json']).default('text'))
+    .option('--verbose', 'more detail, and stack traces on errors')
+    .option('--quiet', 'no progress or information on stderr (warnings and errors are still shown)');
 }
