@@ -22,7 +22,8 @@ import { fetchTransport } from './fetchTransport';
 import { registerSecret } from './redact';
 import { createThrottle, parseRetryAfter, resolveRetryConfig, retryWithPolicy } from './retry';
 import type { RetryConfig } from './retry';
-import { serializePayload } from './serializePayload';
+import { isStreamedPortfolio, serializePayload, serializeStreamedPayload } from './serializePayload';
+import type { StreamedPortfolioRequest } from './serializePayload';
 import type { RequestBody, Transport, TransportRequest, TransportResponse } from './transport';
 
 /** Options of {@link createClient}. */
@@ -71,8 +72,11 @@ export interface AccountResultsQuery {
 export interface C9Client {
   /** The base URL (never the key). */
   readonly endpoint: string;
-  /** `POST /portfolios/batch` → the new batch's id. */
-  submitBatch(payload: PortfolioRequest, options?: { readonly processingMode?: ProcessingMode }): Observable<BatchAccepted>;
+  /**
+   * `POST /portfolios/batch` → the new batch's id. A {@link StreamedPortfolioRequest} (e.g. from
+   * `openPortfolio`) is written as it is read, and read again for a retried attempt.
+   */
+  submitBatch(payload: PortfolioRequest | StreamedPortfolioRequest, options?: { readonly processingMode?: ProcessingMode }): Observable<BatchAccepted>;
   /** `GET /portfolios/batch/{id}` → its status. The id is validated before it is put in the URL. */
   getBatchStatus(batchId: string): Observable<BatchStatusResponse>;
   /** `GET /results/accounts` → the caller's live rows (optionally only some accounts'). */
@@ -312,7 +316,12 @@ export function createClient(options: ClientOptions): C9Client {
     return attempt.pipe(extra.idempotent ? retryIdempotent : retrySubmit);
   }
 
-  function payloadBody(payload: PortfolioRequest): () => RequestBody {
+  function payloadBody(payload: PortfolioRequest | StreamedPortfolioRequest): () => RequestBody {
+    if (isStreamedPortfolio(payload)) {
+      // Checked once per call; the transport calls the factory per attempt, for a fresh read.
+      const chunks = serializeStreamedPayload(payload);
+      return () => chunks;
+    }
     if (typeof payload !== 'object' || payload === null || !Array.isArray(payload.portfolio)) {
       throw new TypeError('payload must be an object with a portfolio array');
     }

@@ -2,12 +2,43 @@
  * Writes a portfolio request as JSON in pieces, so a payload of hundreds of thousands of
  * positions is streamed to the socket instead of being built as one giant string first.
  */
-import type { PortfolioRequest } from '../codecs';
+import type { PortfolioRequest, Position } from '../codecs';
 
 /** Options of {@link serializePayload}. */
 export interface SerializePayloadOptions {
   /** Positions per emitted chunk. Default 1000. */
   readonly chunkPositions?: number;
+}
+
+/**
+ * A portfolio request whose positions are read anew for every attempt instead of being held
+ * in an array: a million-position file is sent without its positions ever all being in
+ * memory. `openPortfolio` (src/input) makes one from a file.
+ */
+export interface StreamedPortfolioRequest {
+  /** The request's fields other than `portfolio` (`calculation_type`, `currency_code`, …), sent as given. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** The distinct account codes of the positions, in order of first appearance: what a batch handle keeps for its results. */
+  readonly accountCodes: readonly string[];
+  /**
+   * A fresh read of the positions from the first one, called once per attempt (a retried
+   * submit sends them again). Must give the same positions every time; an error thrown while
+   * reading aborts the request, so the server never receives a half batch.
+   */
+  positions(): AsyncIterable<Position>;
+}
+
+/**
+ * Tells a {@link StreamedPortfolioRequest} from a plain payload (which holds a `portfolio` array).
+ *
+ * Example: `const codes = isStreamedPortfolio(p) ? p.accountCodes : accountCodesOf(p.portfolio)`
+ *
+ * @param value a payload or a streamed request
+ */
+export function isStreamedPortfolio(value: unknown): value is StreamedPortfolioRequest {
+  if (typeof value !== 'object' || value === null) return false;
+  const candidate = value as Partial<Record<keyof StreamedPortfolioRequest | 'portfolio', unknown>>;
+  return typeof candidate.positions === 'function' && Array.isArray(candidate.accountCodes) && !('portfolio' in candidate);
 }
 
 /** JSON.stringify's rendering of an array element: what it cannot represent becomes `null`. */
@@ -64,5 +95,52 @@ export function serializePayload(payload: PortfolioRequest, options: SerializePa
       separator = ',';
     }
     yield separator === '{' ? '{}' : '}';
+  };
+}
+
+/**
+ * Returns a factory of the JSON text of a streamed request, in chunks: `{"portfolio":[`, the
+ * positions a group at a time as `request.positions()` yields them, `]`, then the other
+ * fields in their own order (so the text is the same as `JSON.stringify({ portfolio, ...options })`).
+ * Each call of the factory reads the positions again from the start; an error while reading
+ * ends the text there (the request is aborted with that error, never sent incomplete).
+ *
+ * Example:
+ * ```ts
+ * const body = serializeStreamedPayload(await openPortfolio('big.csv'));
+ * for await (const chunk of body()) socket.write(chunk);
+ * ```
+ *
+ * @param request the options, account codes and re-readable positions
+ * @param options.chunkPositions how many positions each chunk holds (an integer ≥ 1)
+ */
+export function serializeStreamedPayload(request: StreamedPortfolioRequest, options: SerializePayloadOptions = {}): () => AsyncIterable<string> {
+  const { chunkPositions = 1000 } = options;
+  if (!Number.isInteger(chunkPositions) || chunkPositions < 1) {
+    throw new TypeError(`chunkPositions must be an integer ≥ 1, got ${String(chunkPositions)}`);
+  }
+  if (!isStreamedPortfolio(request)) throw new TypeError('request must have options, accountCodes and a positions() function');
+  const fields = request.options;
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields) || 'portfolio' in fields) {
+    throw new TypeError('request.options must be an object without a portfolio field');
+  }
+
+  return async function* chunks(): AsyncGenerator<string, void, undefined> {
+    let parts: string[] = [];
+    let first = true;
+    for await (const position of request.positions()) {
+      parts.push(arrayElement(position));
+      if (parts.length === chunkPositions) {
+        yield (first ? '{"portfolio":[' : ',') + parts.join(',');
+        first = false;
+        parts = [];
+      }
+    }
+    let tail = (first ? '{"portfolio":[' : parts.length > 0 ? ',' : '') + parts.join(',') + ']';
+    for (const key of Object.keys(fields)) {
+      const json = JSON.stringify(fields[key]);
+      if (json !== undefined) tail += `,${JSON.stringify(key)}:${json}`;
+    }
+    yield `${tail}}`;
   };
 }
