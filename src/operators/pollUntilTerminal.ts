@@ -3,7 +3,6 @@
  */
 import {
   asyncScheduler,
-  concatMap,
   defer,
   EMPTY,
   expand,
@@ -11,12 +10,11 @@ import {
   merge,
   mergeMap,
   NEVER,
-  type Observable,
+  Observable,
   type OperatorFunction,
   type SchedulerLike,
   take,
   takeWhile,
-  tap,
   throwError,
   timer,
 } from 'rxjs';
@@ -201,16 +199,24 @@ function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig)
       return typeof chosen === 'number' && Number.isFinite(chosen) && chosen >= 0 ? Math.min(chosen, MAX_TIMER_MS) : backoffMs;
     };
 
+    // The wait and the next request as one Observable rather than timer → concatMap: this
+    // runs once per poll, and with thousands of batches polled at once the two operator
+    // layers per poll were a large share of the client's CPU and garbage. Scheduled even for
+    // a 0 ms wait: the asynchronous gap is what keeps the stack flat.
+    const requestAfter = (delayMs: number): Observable<BatchStatusResponse> =>
+      new Observable<BatchStatusResponse>((subscriber) => {
+        const wait = scheduler.schedule(() => {
+          // Subscribing the subscriber itself chains the request's teardown onto it.
+          request().subscribe(subscriber);
+        }, delayMs);
+        return () => wait.unsubscribe();
+      });
+
     const polls = request().pipe(
-      expand((response) =>
-        isTerminalStatus(response.status.status)
-          ? EMPTY
-          : // timer even for a 0 ms wait: the asynchronous gap is what keeps the stack flat.
-            timer(waitAfter(response), scheduler).pipe(concatMap(request)),
-      ),
-      map((response) => response.status),
-      tap((status) => {
-        lastSeen = status;
+      expand((response) => (isTerminalStatus(response.status.status) ? EMPTY : requestAfter(waitAfter(response)))),
+      map((response) => {
+        lastSeen = response.status;
+        return response.status;
       }),
     );
 
