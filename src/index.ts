@@ -12,6 +12,8 @@ export { createClient } from './http/client';
 export type { ClientOptions, C9Client, BatchStatusResponse, AccountResultsQuery } from './http/client';
 export { fetchTransport } from './http/fetchTransport';
 export type { Transport, TransportRequest, TransportResponse, RequestBody } from './http/transport';
+export { isStreamedPortfolio } from './http/serializePayload';
+export type { StreamedPortfolioRequest } from './http/serializePayload';
 export { DEFAULT_RETRY } from './http/retry';
 export type { RetryConfig } from './http/retry';
 
@@ -99,12 +101,13 @@ export {
   InputError,
   MAX_CSV_RECORD_BYTES,
   loadPortfolio,
+  openPortfolio,
   readCsvPositions,
   readJsonPortfolio,
   readNdjsonPositions,
   readPositions,
 } from './input';
-export type { InputErrorLocation, InputFormat, LoadPortfolioOptions } from './input';
+export type { InputErrorLocation, InputFormat, LoadPortfolioOptions, OpenPortfolioOptions, PortfolioFile } from './input';
 
 // Report: what `c9-batch run` prints, as data and as text, and its exit code.
 export { NOT_SUBMITTED, buildReport, exitCodeFor, formatReportText, isUnsubmitted } from './streams/report';

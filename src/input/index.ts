@@ -3,3 +3,4 @@ export { loadPortfolio, readPositions, INPUT_FORMATS, type InputFormat, type Loa
 export { readCsvPositions, MAX_CSV_RECORD_BYTES } from './csv';
 export { readJsonPortfolio } from './json';
 export { readNdjsonPositions } from './ndjson';
+export { openPortfolio, type OpenPortfolioOptions, type PortfolioFile } from './streamPortfolio';

@@ -49,7 +49,7 @@ const BY_EXTENSION: Readonly<Record<string, InputFormat>> = {
  * @throws InputError naming the file, the line or JSON path, and the field
  */
 export async function loadPortfolio(file: string, options: LoadPortfolioOptions = {}): Promise<PortfolioRequest> {
-  const format = options.format ?? BY_EXTENSION[extname(file).toLowerCase()] ?? (await sniffFormat(file));
+  const format = await resolveFormat(file, options.format);
   const payload = format === 'json' ? await readJsonPortfolio(file) : { portfolio: await collect(readPositions(file, format)) };
   if (payload.portfolio.length === 0) throw new InputError({ file }, 'the file holds no positions');
   return payload;
@@ -67,6 +67,19 @@ export async function loadPortfolio(file: string, options: LoadPortfolioOptions 
  */
 export function readPositions(file: string, format: Exclude<InputFormat, 'json'>, source?: Readable): AsyncGenerator<Position, void, undefined> {
   return format === 'csv' ? readCsvPositions(file, source) : readNdjsonPositions(file, source);
+}
+
+/**
+ * The format of `file`: the one given, else by extension, else guessed from its first bytes.
+ *
+ * Example: `await resolveFormat('book.txt')` → `'csv'` for a file starting `account_code,…`
+ *
+ * @param file path of the file
+ * @param format the caller's choice, when there is one
+ * @throws InputError when the file cannot be read to guess
+ */
+export async function resolveFormat(file: string, format?: InputFormat): Promise<InputFormat> {
+  return format ?? BY_EXTENSION[extname(file).toLowerCase()] ?? (await sniffFormat(file));
 }
 
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {

@@ -4,6 +4,7 @@
 import { asyncScheduler, concatMap, defer, map, take, type OperatorFunction, type SchedulerLike } from 'rxjs';
 import { accountCodesOf, PROCESSING_MODES, type PortfolioRequest, type ProcessingMode } from '../codecs';
 import type { C9Client } from '../http/client';
+import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
 import type { SubmittedBatch } from '../types';
 
 /** Options of {@link submitBatch}. */
@@ -16,6 +17,8 @@ export interface SubmitBatchConfig {
 
 /**
  * Submits each portfolio request with `POST /portfolios/batch` and emits its batch handle.
+ * A streamed request (`openPortfolio`) is read from its file as the body is written; its
+ * handle keeps the account codes found when the file was opened.
  *
  * Requests are submitted one at a time, in input order (`concatMap`): the server queues
  * batches in arrival order (`fifo`), and `replace_all` drops every batch still queued, so
@@ -39,7 +42,7 @@ export interface SubmitBatchConfig {
  * @param config `processingMode` (default `fifo`) and the `scheduler` whose clock stamps `submittedAt`
  * @throws TypeError when the processing mode is not one the API knows
  */
-export function submitBatch(client: C9Client, config: SubmitBatchConfig = {}): OperatorFunction<PortfolioRequest, SubmittedBatch> {
+export function submitBatch(client: C9Client, config: SubmitBatchConfig = {}): OperatorFunction<PortfolioRequest | StreamedPortfolioRequest, SubmittedBatch> {
   const { processingMode = 'fifo', scheduler = asyncScheduler } = config;
   if (!(PROCESSING_MODES as readonly string[]).includes(processingMode)) {
     throw new TypeError(`submitBatch: processingMode must be one of ${PROCESSING_MODES.join(', ')}; got ${JSON.stringify(processingMode)}`);
@@ -54,8 +57,11 @@ export function submitBatch(client: C9Client, config: SubmitBatchConfig = {}): O
     defer(() => {
       const sentAt = scheduler.now();
       // Read before sending: the caller may reuse the payload object once it is submitted.
-      const accountCodes = accountCodesOf(payload.portfolio);
-      const requestId = typeof payload.request_id === 'string' && payload.request_id !== '' ? payload.request_id : undefined;
+      // A streamed request brings its account codes: its positions are not held anywhere.
+      const streamed = isStreamedPortfolio(payload);
+      const accountCodes = streamed ? [...payload.accountCodes] : accountCodesOf(payload.portfolio);
+      const requested = streamed ? payload.options.request_id : payload.request_id;
+      const requestId = typeof requested === 'string' && requested !== '' ? requested : undefined;
       return client.submitBatch(payload, { processingMode }).pipe(
         take(1),
         map(

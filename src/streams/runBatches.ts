@@ -25,6 +25,7 @@ import { accountCodesOf, isTerminalStatus, PROCESSING_MODES, type BatchStatus, t
 import type { C9Client } from '../http/client';
 import { normalizeEndpoint } from '../http/endpoints';
 import { AuthenticationError, BatchFailedError, PayloadTooLargeError } from '../http/errors';
+import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
 import { adaptivePollInterval, type AdaptivePollIntervalConfig } from '../operators/adaptivePollInterval';
 import type { PollConfig } from '../operators/pollUntilTerminal';
 import { trackProgress } from '../operators/trackProgress';
@@ -44,8 +45,11 @@ export interface ChunkedInput {
   readonly maxBytes?: number;
 }
 
-/** What {@link runBatches} runs: ready-made batch payloads, or one portfolio to chunk. */
-export type RunBatchesInput = readonly PortfolioRequest[] | ChunkedInput;
+/**
+ * What {@link runBatches} runs: ready-made batch payloads (a streamed one, e.g. from
+ * `openPortfolio`, is read from its file while it is sent), or one portfolio to chunk.
+ */
+export type RunBatchesInput = readonly (PortfolioRequest | StreamedPortfolioRequest)[] | ChunkedInput;
 
 /** A 413 that was handled by splitting, as the final report lists it. */
 export interface SplitRecord {
@@ -308,12 +312,13 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
       });
 
     /** Submits one chunk; on 413 splits it and submits the halves; then follows each accepted batch. */
-    const submit = (chunk: string, payload: PortfolioRequest): Observable<BatchRunEvent> => {
-      const accountCodes = accountCodesOf(payload.portfolio);
+    const submit = (chunk: string, payload: PortfolioRequest | StreamedPortfolioRequest): Observable<BatchRunEvent> => {
+      const accountCodes = accountCodesOfRequest(payload);
       const accepted = sendWithMode((mode) =>
         defer(() => {
           const sentAt = scheduler.now();
-          const requestId = typeof payload.request_id === 'string' && payload.request_id !== '' ? payload.request_id : undefined;
+          const requested = isStreamedPortfolio(payload) ? payload.options.request_id : payload.request_id;
+          const requestId = typeof requested === 'string' && requested !== '' ? requested : undefined;
           return client.submitBatch(payload, { processingMode: mode }).pipe(
             take(1),
             map(
@@ -339,9 +344,10 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
           }
           const { error } = outcome;
           if (isFatal(error)) return throwError(() => error);
-          if (error instanceof PayloadTooLargeError && splitOnTooLarge && accountCodes.length > 1) {
+          const splittable = !isStreamedPortfolio(payload) || payload.subset !== undefined;
+          if (error instanceof PayloadTooLargeError && splitOnTooLarge && accountCodes.length > 1 && splittable) {
             const into = halves(chunk);
-            const [left, right] = splitPayload(payload, accountCodes);
+            const [left, right] = splitRequest(payload, accountCodes);
             return concat(of<BatchRunEvent>({ type: 'split', chunk, accountCodes, into, error }), merge(submit(into[0], left), submit(into[1], right)));
           }
           return of<BatchRunEvent>({ type: 'error', chunk, accountCodes, error: asError(error) });
@@ -349,8 +355,8 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
       );
     };
 
-    const run = (chunk: string, payload: PortfolioRequest): Observable<BatchRunEvent> => {
-      const accountCodes = accountCodesOf(payload.portfolio);
+    const run = (chunk: string, payload: PortfolioRequest | StreamedPortfolioRequest): Observable<BatchRunEvent> => {
+      const accountCodes = accountCodesOfRequest(payload);
       return guard
         .run<BatchRunEvent>({ label: chunk, accountCodes }, () => submit(chunk, payload), (blockedBy) => ({ type: 'waiting', chunk, accountCodes, blockedBy }))
         .pipe(
@@ -372,16 +378,30 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
   });
 }
 
+/** The account codes a request is submitted with (a streamed one knows them without its positions). */
+function accountCodesOfRequest(payload: PortfolioRequest | StreamedPortfolioRequest): string[] {
+  return isStreamedPortfolio(payload) ? [...payload.accountCodes] : accountCodesOf(payload.portfolio);
+}
+
+/** The two halves of a request by account; a streamed one through its own `subset`. */
+function splitRequest(payload: PortfolioRequest | StreamedPortfolioRequest, accountCodes: readonly string[]): [PortfolioRequest | StreamedPortfolioRequest, PortfolioRequest | StreamedPortfolioRequest] {
+  if (!isStreamedPortfolio(payload)) return splitPayload(payload, accountCodes);
+  const cut = Math.ceil(accountCodes.length / 2);
+  const subset = payload.subset?.bind(payload);
+  if (subset === undefined) throw new TypeError('runBatches: a streamed request without subset() cannot be split');
+  return [subset(accountCodes.slice(0, cut)), subset(accountCodes.slice(cut))];
+}
+
 /** The input as a list of payloads, checked now. */
-function chunksOf(input: RunBatchesInput): readonly PortfolioRequest[] {
+function chunksOf(input: RunBatchesInput): readonly (PortfolioRequest | StreamedPortfolioRequest)[] {
   const isPayload = (p: unknown): p is PortfolioRequest =>
     typeof p === 'object' && p !== null && Array.isArray((p as { portfolio?: unknown }).portfolio);
   if (Array.isArray(input)) {
     const list: readonly unknown[] = input;
     list.forEach((p, i) => {
-      if (!isPayload(p)) throw new TypeError(`runBatches: input[${i}] must be a portfolio request with a portfolio array`);
+      if (!isPayload(p) && !isStreamedPortfolio(p)) throw new TypeError(`runBatches: input[${i}] must be a portfolio request with a portfolio array, or a streamed request`);
     });
-    return list as readonly PortfolioRequest[];
+    return list as readonly (PortfolioRequest | StreamedPortfolioRequest)[];
   }
   const chunked = input as ChunkedInput;
   if (typeof chunked !== 'object' || chunked === null || !isPayload(chunked.payload)) {
