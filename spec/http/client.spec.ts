@@ -284,6 +284,18 @@ describe('createClient', () => {
   );
 
   it(
+    'should emit one answer per request and complete at it, even when the transport answers twice',
+    marbles((m) => {
+      const twice = m.cold('-a-b|', { a: response(200, status('queued')), b: response(200, status('completed')) });
+      const { client } = setup(m, () => twice);
+      const status$ = client.getBatchStatus(BATCH);
+      m.expect(status$).toBeObservable('-(a|)', { a: { status: { batch_id: BATCH, status: 'queued' }, retryAfterMs: undefined } });
+      // Completing at the first answer also lets go of the transport's stream at once.
+      m.expect(twice).toHaveSubscriptions('^!');
+    }),
+  );
+
+  it(
     'should keep only the asked accounts and their sub-account rows, decoding nothing else',
     marbles((m) => {
       const rows = [

@@ -100,6 +100,14 @@ export interface ParsedResponse {
   readonly headers: Readonly<Record<string, string>>;
 }
 
+/** What one request needs besides its route. */
+interface SendOptions {
+  readonly headers?: Record<string, string>;
+  readonly body?: () => RequestBody;
+  readonly idempotent: boolean;
+  readonly timeoutMs?: number;
+}
+
 /** Where the answer came from, for error messages. */
 export interface RequestContext {
   readonly method: string;
@@ -228,22 +236,28 @@ export function createClient(options: ClientOptions): C9Client {
   const transport = options.transport ?? fetchTransport(options.fetch);
   const policy = { ...retryConfig, scheduler };
   // Made once here so an invalid policy fails at creation, not at the first request.
-  const retryIdempotent = retryWithPolicy<ParsedResponse>({ ...policy, idempotent: true });
-  const retrySubmit = retryWithPolicy<ParsedResponse>({ ...policy, idempotent: false });
+  // Typed for `unknown` and narrowed per request below: retry passes values through untouched,
+  // and one operator per client (not one per request) is what keeps a poll cheap.
+  const retryIdempotent = retryWithPolicy<unknown>({ ...policy, idempotent: true });
+  const retrySubmit = retryWithPolicy<unknown>({ ...policy, idempotent: false });
   const { maxDelayMs } = resolveRetryConfig(policy);
   const throttle = createThrottle(scheduler);
   const authorization = `Bearer ${apiKey}`;
+  // The headers of a request without body or extra headers (every poll), made once: the
+  // transport copies what it sends, never changes this object.
+  const plainHeaders: Readonly<Record<string, string>> = Object.freeze({ authorization, accept: JSON_CONTENT });
 
   /** Sends one request (per subscription, per retry) and yields the parsed response. */
-  function send(
-    route: EndpointRoute,
-    extra: {
-      readonly headers?: Record<string, string>;
-      readonly body?: () => RequestBody;
-      readonly idempotent: boolean;
-      readonly timeoutMs?: number;
-    },
-  ): Observable<ParsedResponse> {
+  function send(route: EndpointRoute, extra: SendOptions): Observable<ParsedResponse> {
+    return sendDecoded(route, extra, (parsed) => parsed);
+  }
+
+  /**
+   * {@link send} with the answer decoded inside the attempt rather than by a `map` after it:
+   * one operator layer less on the path every status poll takes. A decode error is not
+   * retryable, so the retry policy passes it on as it would have passed the `map`'s.
+   */
+  function sendDecoded<T>(route: EndpointRoute, extra: SendOptions, decode: (parsed: ParsedResponse) => T): Observable<T> {
     const timeoutMs = extra.timeoutMs ?? requestTimeoutMs;
     // Built once per call, not per attempt: `endpoint` is already normalized and every
     // route path starts with one '/', so this is what joinUrl would return.
@@ -259,23 +273,26 @@ export function createClient(options: ClientOptions): C9Client {
     // Written as one Observable instead of defer → timeout → map → tap because it runs on
     // every poll: the operator chain and the timer of an answer that came synchronously
     // were most of the client's CPU per poll.
-    const attempt: Observable<ParsedResponse> = new Observable<ParsedResponse>((subscriber) => {
+    const attempt: Observable<T> = new Observable<T>((subscriber) => {
       // The throttle's gate, inline: while a 429's pause lasts, wait, then check again
       // (another 429 may have pushed the pause further meanwhile).
       const wait = throttle.resumeAt - scheduler.now();
       if (wait > 0) return timer(wait, scheduler).pipe(mergeMap(() => attempt)).subscribe(subscriber);
       const body = extra.body?.();
-      const request: TransportRequest = {
-        method,
-        url,
-        headers: {
-          authorization,
-          accept: JSON_CONTENT,
-          ...(body === undefined ? {} : { 'content-type': JSON_CONTENT }),
-          ...extra.headers,
-        },
-        ...(body === undefined ? {} : { body }),
-      };
+      const request: TransportRequest =
+        body === undefined && extra.headers === undefined
+          ? { method, url, headers: plainHeaders }
+          : {
+              method,
+              url,
+              headers: {
+                authorization,
+                accept: JSON_CONTENT,
+                ...(body === undefined ? {} : { 'content-type': JSON_CONTENT }),
+                ...extra.headers,
+              },
+              ...(body === undefined ? {} : { body }),
+            };
       let answered = false;
       let deadline: Subscription | undefined;
       const fail = (error: unknown): void => {
@@ -289,14 +306,17 @@ export function createClient(options: ClientOptions): C9Client {
             answered = true;
             deadline?.unsubscribe();
           }
-          let json: unknown;
+          let value: T;
           try {
-            json = parseResponse(response, { method, path, nowMs: scheduler.now() });
+            const json = parseResponse(response, { method, path, nowMs: scheduler.now() });
+            value = decode({ json, headers: response.headers });
           } catch (error) {
             fail(error);
             return;
           }
-          subscriber.next({ json, headers: response.headers });
+          // One answer per attempt: a transport that emitted twice must not fork the caller's chain.
+          subscriber.next(value);
+          subscriber.complete();
         },
         error: fail,
         complete: () => subscriber.complete(),
@@ -313,7 +333,7 @@ export function createClient(options: ClientOptions): C9Client {
         inner.unsubscribe();
       };
     });
-    return attempt.pipe(extra.idempotent ? retryIdempotent : retrySubmit);
+    return attempt.pipe(extra.idempotent ? retryIdempotent : retrySubmit) as Observable<T>;
   }
 
   function payloadBody(payload: PortfolioRequest | StreamedPortfolioRequest): () => RequestBody {
@@ -345,12 +365,10 @@ export function createClient(options: ClientOptions): C9Client {
 
     getBatchStatus(batchId) {
       const route = endpoints.batchStatus(batchId);
-      return send(route, { idempotent: true }).pipe(
-        map(({ json, headers }) => ({
-          status: decodeOrThrow(BatchStatus, nullFieldsToUndefined(json), 'batch status'),
-          retryAfterMs: parseRetryAfter(headers['retry-after'], scheduler.now()),
-        })),
-      );
+      return sendDecoded(route, { idempotent: true }, ({ json, headers }) => ({
+        status: decodeOrThrow(BatchStatus, nullFieldsToUndefined(json), 'batch status'),
+        retryAfterMs: parseRetryAfter(headers['retry-after'], scheduler.now()),
+      }));
     },
 
     getAccountResults(query = {}) {
