@@ -6,7 +6,8 @@ import { accountCodesOf, type CurrencyCode, type PortfolioRequest, type Processi
 import { createClient } from '../http/client';
 import { formatMs } from '../http/errors';
 import { redact, registerSecret } from '../http/redact';
-import { loadPortfolio } from '../input';
+import { loadPortfolio, openPortfolio } from '../input';
+import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
 import { saveHandles } from '../streams/batchHandle';
 import { chunkByAccount } from '../streams/chunkByAccount';
 import { runBatches } from '../streams/runBatches';
@@ -81,23 +82,31 @@ export async function runPortfolio(file: string, options: RunOptions, io: CliIo)
   }
   if (io.signal?.aborted) return interruptedExitCode(io.signal);
 
-  let payload: PortfolioRequest;
-  let chunks: PortfolioRequest[];
+  let chunks: (PortfolioRequest | StreamedPortfolioRequest)[];
+  let positionCount: number;
+  let accountCount: number;
   try {
-    payload = withOverrides(await loadPortfolio(file), options);
-    // Unchunked, the file goes as it is: chunking groups each account's positions together.
-    chunks =
-      options.chunkAccounts === undefined && options.chunkBytes === undefined
-        ? [payload]
-        : chunkByAccount(payload, {
-            ...(options.chunkAccounts === undefined ? {} : { maxAccounts: options.chunkAccounts }),
-            ...(options.chunkBytes === undefined ? {} : { maxBytes: options.chunkBytes }),
-          });
+    if (options.chunkAccounts === undefined && options.chunkBytes === undefined) {
+      // Unchunked, the file goes as it is, read again while the body is written: a
+      // million-row file is never held in memory (only its account codes are).
+      const book = await openPortfolio(file);
+      chunks = [book.withOptions(withOverrides(book.options, options))];
+      positionCount = book.positionCount;
+      accountCount = book.accountCodes.length;
+    } else {
+      // Chunking groups each account's positions together, which needs them all at hand.
+      const payload = withOverrides(await loadPortfolio(file), options);
+      chunks = chunkByAccount(payload, {
+        ...(options.chunkAccounts === undefined ? {} : { maxAccounts: options.chunkAccounts }),
+        ...(options.chunkBytes === undefined ? {} : { maxBytes: options.chunkBytes }),
+      });
+      positionCount = payload.portfolio.length;
+      accountCount = accountCodesOf(payload.portfolio).length;
+    }
   } catch (error) {
     return fail(error);
   }
-  const accountCount = accountCodesOf(payload.portfolio).length;
-  info(`read ${plural(payload.portfolio.length, 'position')} (${plural(accountCount, 'account')}) from ${file}; ${chunks.length} batch${chunks.length === 1 ? '' : 'es'}`);
+  info(`read ${plural(positionCount, 'position')} (${plural(accountCount, 'account')}) from ${file}; ${chunks.length} batch${chunks.length === 1 ? '' : 'es'}`);
   if (io.signal?.aborted) return interruptedExitCode(io.signal);
 
   let target: Target;
@@ -120,7 +129,7 @@ export async function runPortfolio(file: string, options: RunOptions, io: CliIo)
     }
     const client = createClient({ endpoint: target.endpoint, apiKey: target.apiKey });
     const tally = new RunTally(
-      chunks.map((chunk, i) => ({ chunk: String(i + 1), accountCodes: accountCodesOf(chunk.portfolio) })),
+      chunks.map((chunk, i) => ({ chunk: String(i + 1), accountCodes: isStreamedPortfolio(chunk) ? [...chunk.accountCodes] : accountCodesOf(chunk.portfolio) })),
       () => Date.now(),
     );
     const progress = createProgress(io.stderr, { total: chunks.length, quiet: options.quiet, verbose: options.verbose });
@@ -154,7 +163,7 @@ function resumeHint(state: string | undefined, embedded: boolean): string | unde
   return `\`c9-batch resume ${state}\` picks them up`;
 }
 
-function withOverrides(payload: PortfolioRequest, options: RunOptions): PortfolioRequest {
+function withOverrides<P extends Readonly<Record<string, unknown>>>(payload: P, options: RunOptions): P {
   let out = payload;
   if (options.calculationType !== undefined) out = { ...out, calculation_type: options.calculationType };
   if (options.currency !== undefined) out = { ...out, currency_code: options.currency };

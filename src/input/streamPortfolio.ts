@@ -18,7 +18,7 @@ export interface PortfolioFile extends StreamedPortfolioRequest {
   /** The file as the caller named it (errors name it so). */
   readonly file: string;
   readonly format: InputFormat;
-  /** Positions sent: the file's, or those of the accounts kept by {@link PortfolioFile.subset}. */
+  /** Positions in the file when it was opened (a {@link PortfolioFile.subset} sends only some of them). */
   readonly positionCount: number;
   /**
    * The positions, read from the file again, exactly as {@link loadPortfolio} would give them
@@ -43,13 +43,21 @@ export interface PortfolioFile extends StreamedPortfolioRequest {
 /** Options of {@link openPortfolio}. */
 export type OpenPortfolioOptions = LoadPortfolioOptions;
 
-/** Counts per account, from the read at open time: checks later reads and sizes subsets. */
-type AccountCounts = ReadonlyMap<string, number>;
+/**
+ * The accounts read when the file was opened: their codes in order of first appearance, a
+ * sorted copy to check later reads against (a Map of 200,000 accounts costs several times
+ * the memory of two arrays), and the file's position count.
+ */
+interface Scan {
+  readonly accountCodes: readonly string[];
+  readonly sorted: readonly string[];
+  readonly positionCount: number;
+}
 
 /**
  * Opens a portfolio file for a submit that never holds its positions: reads it once, checking
  * every position exactly as {@link loadPortfolio} does (errors name `file:line: field`), and
- * keeps only the account codes and their position counts. The result is a
+ * keeps only the account codes and the number of positions. The result is a
  * {@link StreamedPortfolioRequest}: `client.submitBatch(file)` reads the file again as it
  * writes the body, and again for a retried attempt.
  *
@@ -74,18 +82,56 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
     if (portfolio.length === 0) throw new InputError({ file }, 'the file holds no positions');
     return jsonPortfolioFile(file, portfolio, fields);
   }
-  const counts = new Map<string, number>();
+  // One entry per run of rows of the same account: for a file grouped by account that is
+  // one per account, and no hash table (a Set of 200,000 codes and its regrown copies took
+  // ~10 MB until the next full GC; two arrays take ~3 MB).
+  const runs: string[] = [];
+  let positionCount = 0;
+  let previous: string | undefined;
   for await (const position of readPositions(file, format)) {
-    counts.set(position.account_code, (counts.get(position.account_code) ?? 0) + 1);
+    positionCount++;
+    if (position.account_code === previous) continue;
+    previous = position.account_code;
+    runs.push(previous);
   }
-  if (counts.size === 0) throw new InputError({ file }, 'the file holds no positions');
-  return streamedPortfolioFile(file, format, counts, undefined, {});
+  if (positionCount === 0) throw new InputError({ file }, 'the file holds no positions');
+  return streamedPortfolioFile(file, format, scanOf(runs, positionCount), undefined, {});
 }
 
-function total(counts: AccountCounts, accounts: readonly string[]): number {
-  let sum = 0;
-  for (const code of accounts) sum += counts.get(code) ?? 0;
-  return sum;
+/** The distinct codes of `runs` in order of first appearance, and sorted. */
+function scanOf(runs: readonly string[], positionCount: number): Scan {
+  const sorted: string[] = [];
+  for (const code of [...runs].sort()) if (code !== sorted[sorted.length - 1]) sorted.push(code);
+  if (sorted.length === runs.length) return { accountCodes: runs, sorted, positionCount };
+  const taken = new Uint8Array(sorted.length);
+  const accountCodes: string[] = [];
+  for (const code of runs) {
+    const at = indexOfSorted(sorted, code);
+    if (taken[at] === 0) {
+      taken[at] = 1;
+      accountCodes.push(code);
+    }
+  }
+  return { accountCodes, sorted, positionCount };
+}
+
+/** Where `code` is in the sorted list, or -1 (binary search by UTF-16 code units, as `sort()` orders). */
+function indexOfSorted(sorted: readonly string[], code: string): number {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >>> 1;
+    const value = sorted[mid];
+    if (value === code) return mid;
+    if (value < code) low = mid + 1;
+    else high = mid - 1;
+  }
+  return -1;
+}
+
+/** Whether `code` is in the sorted list. */
+function includesSorted(sorted: readonly string[], code: string): boolean {
+  return indexOfSorted(sorted, code) >= 0;
 }
 
 function checkOptions(options: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
@@ -96,10 +142,10 @@ function checkOptions(options: Readonly<Record<string, unknown>>): Readonly<Reco
 }
 
 /** The accounts of `accountCodes` this file has, in the order the file has them; others are a TypeError. */
-function knownSubset(file: string, all: readonly string[], counts: AccountCounts, accountCodes: readonly string[]): string[] {
+function knownSubset(file: string, all: readonly string[], has: (code: string) => boolean, accountCodes: readonly string[]): string[] {
   const wanted = new Set(accountCodes);
   for (const code of wanted) {
-    if (!counts.has(code)) throw new TypeError(`subset: account ${JSON.stringify(code)} is not in ${file}`);
+    if (!has(code)) throw new TypeError(`subset: account ${JSON.stringify(code)} is not in ${file}`);
   }
   return all.filter((code) => wanted.has(code));
 }
@@ -107,26 +153,29 @@ function knownSubset(file: string, all: readonly string[], counts: AccountCounts
 function streamedPortfolioFile(
   file: string,
   format: Exclude<InputFormat, 'json'>,
-  counts: AccountCounts,
+  scan: Scan,
   kept: ReadonlySet<string> | undefined,
   options: Readonly<Record<string, unknown>>,
 ): PortfolioFile {
-  const accountCodes = kept === undefined ? [...counts.keys()] : [...counts.keys()].filter((code) => kept.has(code));
-  const positionCount = total(counts, accountCodes);
+  const accountCodes = kept === undefined ? scan.accountCodes : scan.accountCodes.filter((code) => kept.has(code));
   const changed = (what: string): InputError => new InputError({ file }, `the file changed after it was opened: ${what}; the request was not completed`);
 
   async function* positions(): AsyncGenerator<Position, void, undefined> {
+    // The whole file is read and checked against the first read, kept accounts or not.
     let count = 0;
+    let previous: string | undefined;
     for await (const position of readPositions(file, format)) {
       const code = position.account_code;
-      if (!counts.has(code)) throw changed(`account ${JSON.stringify(code)} was not in it`);
-      if (kept !== undefined && !kept.has(code)) continue;
+      if (code !== previous) {
+        if (!includesSorted(scan.sorted, code)) throw changed(`account ${JSON.stringify(code)} was not in it`);
+        previous = code;
+      }
       count++;
       // Checked before the position is sent: the body must never hold more than was counted.
-      if (count > positionCount) throw changed(`it holds more than the ${positionCount} positions read then`);
-      yield position;
+      if (count > scan.positionCount) throw changed(`it holds more than the ${scan.positionCount} positions read then`);
+      if (kept === undefined || kept.has(code)) yield position;
     }
-    if (count !== positionCount) throw changed(`${positionCount} positions read then, ${count} now`);
+    if (count !== scan.positionCount) throw changed(`${scan.positionCount} positions read then, ${count} now`);
   }
 
   return {
@@ -134,17 +183,20 @@ function streamedPortfolioFile(
     format,
     options,
     accountCodes,
-    positionCount,
+    positionCount: scan.positionCount,
     positions,
-    withOptions: (next) => streamedPortfolioFile(file, format, counts, kept, checkOptions(next)),
-    subset: (codes) => streamedPortfolioFile(file, format, counts, new Set(knownSubset(file, accountCodes, counts, codes)), options),
+    withOptions: (next) => streamedPortfolioFile(file, format, scan, kept, checkOptions(next)),
+    subset: (codes) => {
+      const has = (code: string): boolean => includesSorted(scan.sorted, code) && (kept === undefined || kept.has(code));
+      return streamedPortfolioFile(file, format, scan, new Set(knownSubset(file, accountCodes, has, codes)), options);
+    },
   };
 }
 
 function jsonPortfolioFile(file: string, portfolio: readonly Position[], options: Readonly<Record<string, unknown>>): PortfolioFile {
-  const seen = new Map<string, number>();
-  for (const p of portfolio) seen.set(p.account_code, (seen.get(p.account_code) ?? 0) + 1);
-  const accountCodes = [...seen.keys()];
+  const seen = new Set<string>();
+  for (const p of portfolio) seen.add(p.account_code);
+  const accountCodes = [...seen];
   return {
     file,
     format: 'json',
@@ -157,7 +209,7 @@ function jsonPortfolioFile(file: string, portfolio: readonly Position[], options
     },
     withOptions: (next) => jsonPortfolioFile(file, portfolio, checkOptions(next)),
     subset: (codes) => {
-      const kept = new Set(knownSubset(file, accountCodes, seen, codes));
+      const kept = new Set(knownSubset(file, accountCodes, (code) => seen.has(code), codes));
       return jsonPortfolioFile(file, portfolio.filter((p) => kept.has(p.account_code)), options);
     },
   };
