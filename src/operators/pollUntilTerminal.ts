@@ -7,16 +7,12 @@ import {
   EMPTY,
   expand,
   map,
-  merge,
   mergeMap,
-  NEVER,
   Observable,
   type OperatorFunction,
   type SchedulerLike,
   take,
   takeWhile,
-  throwError,
-  timer,
 } from 'rxjs';
 import { isTerminalStatus, type BatchStatus } from '../codecs';
 import type { BatchStatusResponse, C9Client } from '../http/client';
@@ -220,25 +216,26 @@ function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig)
       }),
     );
 
-    const deadline: Observable<never> =
-      c.timeoutMs === Infinity
-        ? NEVER
-        : timer(c.timeoutMs, scheduler).pipe(
-            mergeMap(() =>
-              throwError(
-                () =>
-                  new BatchTimeoutError({
-                    batchId: batch.batchId,
-                    lastStatus: lastSeen?.status,
-                    queuePosition: lastSeen?.queue_position,
-                    elapsedMs: scheduler.now() - startedAt,
-                  }),
-              ),
-            ),
-          );
-
-    // The deadline's error unsubscribes the polls (and so the request in flight); the
-    // terminal status completes takeWhile, which unsubscribes the deadline's timer.
-    return merge(polls, deadline).pipe(takeWhile((status) => !isTerminalStatus(status.status), true));
+    const untilTerminal = polls.pipe(takeWhile((status) => !isTerminalStatus(status.status), true));
+    if (c.timeoutMs === Infinity) return untilTerminal;
+    // The deadline is one scheduled action beside the polls, not a timer → mergeMap →
+    // throwError stream merged in: thousands of batches polled at once each hold it for
+    // their whole life. Its error unsubscribes the polls (and so the request in flight);
+    // the terminal status completes the polls, and the teardown cancels the deadline.
+    return new Observable<BatchStatus>((subscriber) => {
+      const deadline = scheduler.schedule(() => {
+        subscriber.error(
+          new BatchTimeoutError({
+            batchId: batch.batchId,
+            lastStatus: lastSeen?.status,
+            queuePosition: lastSeen?.queue_position,
+            elapsedMs: scheduler.now() - startedAt,
+          }),
+        );
+      }, c.timeoutMs);
+      // Subscribing the subscriber itself ties the polls' teardown to it.
+      untilTerminal.subscribe(subscriber);
+      return () => deadline.unsubscribe();
+    });
   });
 }
