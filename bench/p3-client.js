@@ -1,17 +1,18 @@
 'use strict';
 /**
  * P3's client, one per measurement so each peak RSS is its own: reads the CSV and submits it
- * (`mode` one | chunked | streamed), then reports time and peak memory over IPC.
+ * (`mode` one | chunked | loaded), then reports time and peak memory over IPC.
  *
- * - one: `loadPortfolio` + one `client.submitBatch` (the body is streamed by serializePayload);
- * - chunked: `loadPortfolio` + `chunkByAccount({ maxAccounts })` + one submit after the other;
- * - streamed: `readPositions` and a submit each time `maxAccounts` whole accounts have been
- *   read, so the whole portfolio is never in memory (needs a file grouped by account, as the
- *   generated one is; a bench-side sketch, not a library API).
+ * - one: `openPortfolio` + one `client.submitBatch(book)`: the file is checked once, then read
+ *   again while the body is written (what an unchunked `c9-batch run` does);
+ * - chunked: `loadPortfolio` + `chunkByAccount({ maxAccounts })` + one submit after the other
+ *   (what `c9-batch run --chunk-accounts` does);
+ * - loaded: `loadPortfolio` + one submit (the one-batch path before openPortfolio, for comparison;
+ *   P3_MODES=one,chunked,loaded).
  */
 const fs = require('node:fs');
 const { firstValueFrom } = require('rxjs');
-const { createClient, loadPortfolio, readPositions, chunkByAccount } = require('../dist');
+const { createClient, loadPortfolio, openPortfolio, chunkByAccount } = require('../dist');
 const { childOptions } = require('./lib/proc');
 
 function vmHwmBytes() {
@@ -39,6 +40,7 @@ async function main() {
     positions += payload.portfolio.length;
   };
   let afterLoad;
+  let afterOpen;
   const load = async () => {
     const payload = await loadPortfolio(file);
     const m = process.memoryUsage();
@@ -46,32 +48,24 @@ async function main() {
     return payload;
   };
   if (mode === 'one') {
+    // The public streamed path: the file is checked once, then read again while the body is written.
+    const book = await openPortfolio(file);
+    afterOpen = { rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, accounts: book.accountCodes.length };
+    const s0 = process.hrtime.bigint();
+    await firstValueFrom(client.submitBatch(book));
+    submitNs += process.hrtime.bigint() - s0;
+    batches++;
+    positions += book.positionCount;
+  } else if (mode === 'loaded') {
     await submit(await load());
   } else if (mode === 'chunked') {
     const payload = await load();
     for (const chunk of chunkByAccount(payload, { maxAccounts })) await submit(chunk);
-  } else if (mode === 'streamed') {
-    let chunk = [];
-    let accounts = 0;
-    let current;
-    for await (const p of readPositions(file, 'csv')) {
-      if (p.account_code !== current) {
-        current = p.account_code;
-        if (accounts === maxAccounts) {
-          await submit({ portfolio: chunk });
-          chunk = [];
-          accounts = 0;
-        }
-        accounts++;
-      }
-      chunk.push(p);
-    }
-    if (chunk.length) await submit({ portfolio: chunk });
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.send({ ms, submitMs: Number(submitNs) / 1e6, batches, positions, baselineRss, afterLoad, maxRssBytes: process.resourceUsage().maxRSS * 1024, vmHwmBytes: vmHwmBytes() }, () => process.exit(0));
+  process.send({ ms, submitMs: Number(submitNs) / 1e6, batches, positions, baselineRss, afterLoad, afterOpen, maxRssBytes: process.resourceUsage().maxRSS * 1024, vmHwmBytes: vmHwmBytes() }, () => process.exit(0));
 }
 
 main().catch((error) => {
