@@ -123,6 +123,21 @@ interface ResolvedPollConfig {
  * @throws TypeError when a configuration value is out of range
  */
 export function pollUntilTerminal(client: C9Client, config: PollConfig = {}): OperatorFunction<SubmittedBatch, BatchStatus> {
+  return mergeMap(batchPoller(client, config));
+}
+
+/**
+ * The polling of one batch that {@link pollUntilTerminal} runs per input batch, for callers
+ * that hold one batch and would otherwise wrap it in `of(batch)` and a `mergeMap` per batch
+ * (the batch watcher). Not exported from the package: the operator is the public form.
+ *
+ * Example: `batchPoller(client, { initialIntervalMs: 500 })(batch).subscribe(render)`
+ *
+ * @param client the API client
+ * @param config as for {@link pollUntilTerminal}
+ * @throws TypeError when a configuration value is out of range
+ */
+export function batchPoller(client: C9Client, config: PollConfig = {}): (batch: SubmittedBatch) => Observable<BatchStatus> {
   const {
     initialIntervalMs = 1000,
     factor = 1.5,
@@ -135,7 +150,7 @@ export function pollUntilTerminal(client: C9Client, config: PollConfig = {}): Op
   } = config;
   const resolved: ResolvedPollConfig = { initialIntervalMs, factor, maxIntervalMs, jitter, random, timeoutMs, scheduler, nextInterval };
   validate(resolved);
-  return mergeMap((batch) => pollOne(client, batch, resolved));
+  return (batch) => pollOne(client, batch, resolved);
 }
 
 function validate(c: ResolvedPollConfig): void {

@@ -1,10 +1,10 @@
 /**
  * One polling loop per batch, however many parts of a program watch it.
  */
-import { defer, finalize, of, ReplaySubject, share, type Observable } from 'rxjs';
+import { defer, finalize, ReplaySubject, share, type Observable } from 'rxjs';
 import type { BatchStatus } from '../codecs';
 import type { C9Client } from '../http/client';
-import { pollUntilTerminal, type PollConfig } from '../operators/pollUntilTerminal';
+import { batchPoller, type PollConfig } from '../operators/pollUntilTerminal';
 import type { SubmittedBatch } from '../types';
 
 /** A registry of shared polling loops; see {@link createBatchWatcher}. */
@@ -45,7 +45,7 @@ export interface BatchWatcher {
  * @throws TypeError when the poll configuration is invalid (at call time)
  */
 export function createBatchWatcher(client: C9Client, config: PollConfig = {}): BatchWatcher {
-  const poll = pollUntilTerminal(client, config);
+  const poll = batchPoller(client, config);
   const loops = new Map<string, Observable<BatchStatus>>();
 
   const create = (batch: SubmittedBatch): Observable<BatchStatus> => {
@@ -56,8 +56,7 @@ export function createBatchWatcher(client: C9Client, config: PollConfig = {}): B
     const loop: Observable<BatchStatus> = defer(() => {
       const connection = ++connections;
       loops.set(batchId, loop);
-      return of(batch).pipe(
-        poll,
+      return poll(batch).pipe(
         finalize(() => {
           if (connection === connections && loops.get(batchId) === loop) loops.delete(batchId);
         }),
