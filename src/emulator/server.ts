@@ -279,9 +279,9 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHa
     if (lag && lag.remaining > 0) {
       lag.remaining--;
       if (lag.remaining === 0) user.lag = undefined;
-      return json(200, user.store.rowsBefore(lag.undo));
+      return { status: 200, contentType: JSON_TYPE, body: user.store.json(lag.undo) };
     }
-    return json(200, user.store.rows());
+    return { status: 200, contentType: JSON_TYPE, body: user.store.json() };
   }
 
   function asyncResult(user: User, url: URL): Outgoing {

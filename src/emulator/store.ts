@@ -18,6 +18,13 @@ export type UndoLog = Map<string, StoredAccount | undefined>;
  */
 export class ResultStore {
   private readonly accounts = new Map<string, StoredAccount>();
+  /**
+   * Each account's rows as JSON text, made the first time they are read. Stored rows are
+   * never changed (an account is rewritten by replacing its entry), so the text stays right;
+   * a store of 100,000 rows is then answered by joining texts, as a real server reads stored
+   * results, instead of serializing every row again on every `GET /results/accounts`.
+   */
+  private readonly texts = new WeakMap<StoredAccount, string>();
 
   /**
    * Replaces the rows of an account, noting the previous rows in `undo` the first time.
@@ -31,20 +38,30 @@ export class ResultStore {
     this.accounts.set(accountCode, entry);
   }
 
-  /** Every row: each master followed by its sub-accounts. */
-  rows(): AccountRow[] {
-    const out: AccountRow[] = [];
-    for (const a of this.accounts.values()) out.push(a.master, ...a.subs);
-    return out;
+  /**
+   * Every row as the JSON array `GET /results/accounts` answers with (each master followed by
+   * its sub-accounts), or the rows as they were before the writes recorded in `undo`; joined
+   * from the texts kept per account.
+   *
+   * Example: `store.json()` → `'[{"request_id":"…","account_code":"ACC1",…}]'`
+   *
+   * @param undo when given, the rows as they were before these writes
+   */
+  json(undo?: UndoLog): string {
+    const parts: string[] = [];
+    for (const [code, current] of this.accounts) {
+      const a = undo?.has(code) ? undo.get(code) : current;
+      if (a) parts.push(this.textOf(a));
+    }
+    return `[${parts.join(',')}]`;
   }
 
-  /** The rows as they were before the writes recorded in `undo`. */
-  rowsBefore(undo: UndoLog): AccountRow[] {
-    const out: AccountRow[] = [];
-    for (const [code, current] of this.accounts) {
-      const a = undo.has(code) ? undo.get(code) : current;
-      if (a) out.push(a.master, ...a.subs);
+  private textOf(account: StoredAccount): string {
+    let text = this.texts.get(account);
+    if (text === undefined) {
+      text = [account.master, ...account.subs].map((row) => JSON.stringify(row)).join(',');
+      this.texts.set(account, text);
     }
-    return out;
+    return text;
   }
 }
