@@ -220,6 +220,66 @@ describe('createResultsFetcher', () => {
     }),
   );
 
+  it(
+    'should hold a round whose window passed until the request in flight ends, then send it with every batch that finished meanwhile',
+    marbles((m) => {
+      const [a, b, c] = [1, 2, 3].map((n) => batchOf(n, [`A${n}`]));
+      const store = [a, b, c].map((x) => row(x.accountCodes[0], x.batchId, 1));
+      const { client, requests } = fakeClient(() => m.scheduler.now(), () => m.cold('-'.repeat(100) + 'a|', { a: store }));
+      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
+      const got: { at: number; batchId: string }[] = [];
+      const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId });
+      m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
+      m.scheduler.schedule(() => fetcher.fetch(done(b)).subscribe(record), 20);
+      m.scheduler.schedule(() => fetcher.fetch(done(c)).subscribe(record), 60);
+      m.flush();
+      // a's request runs 10-110; b's window passes at 30 but waits for it, and c joins.
+      expect(requests).toEqual([
+        { at: 10, accounts: ['A1'] },
+        { at: 110, accounts: ['A2', 'A3'] },
+      ]);
+      expect(got).toEqual([
+        { at: 110, batchId: a.batchId },
+        { at: 210, batchId: b.batchId },
+        { at: 210, batchId: c.batchId },
+      ]);
+    }),
+  );
+
+  it(
+    'should send rounds side by side up to maxInFlight',
+    marbles((m) => {
+      const { client, requests } = fakeClient(() => m.scheduler.now(), () => m.cold('-'.repeat(100) + 'a|', { a: [] }));
+      const fetcher = createResultsFetcher(client, { windowMs: 10, maxInFlight: 2, refetchAttempts: 0, scheduler: m.scheduler });
+      [0, 20, 40].forEach((at, i) => m.scheduler.schedule(() => fetcher.fetch(done(batchOf(i, [`A${i}`]))).subscribe(), at));
+      m.flush();
+      expect(requests.map((r) => r.at)).toEqual([10, 30, 110]);
+    }),
+  );
+
+  it(
+    'should send the waiting round as soon as the request in flight fails or is cancelled',
+    marbles((m) => {
+      const error = new InternalServerError({ status: 500, body: '{"error":"Internal Server Error"}' });
+      const { client, requests } = fakeClient(() => m.scheduler.now(), (call) => (call === 0 ? m.cold('-'.repeat(50) + '#', undefined, error) : m.cold('-'.repeat(100) + 'a|', { a: [] })));
+      const fetcher = createResultsFetcher(client, { windowMs: 10, refetchAttempts: 0, scheduler: m.scheduler });
+      let failed: unknown;
+      let cancelled: Subscription | undefined;
+      m.scheduler.schedule(() => fetcher.fetch(done(batchOf(1, ['A']))).subscribe({ error: (e: unknown) => (failed = e) }), 0);
+      m.scheduler.schedule(() => (cancelled = fetcher.fetch(done(batchOf(2, ['B']))).subscribe()), 20);
+      m.scheduler.schedule(() => fetcher.fetch(done(batchOf(3, ['C']))).subscribe(), 70);
+      m.scheduler.schedule(() => cancelled?.unsubscribe(), 80);
+      m.flush();
+      // A's request fails at 60 and B's round goes; B leaves at 80 and C's round goes.
+      expect(failed).toBe(error);
+      expect(requests).toEqual([
+        { at: 10, accounts: ['A'] },
+        { at: 60, accounts: ['B'] },
+        { at: 80, accounts: ['C'] },
+      ]);
+    }),
+  );
+
   it('should throw a TypeError for an invalid configuration when made', () => {
     const { client } = fakeClient(() => 0, () => {
       throw new Error('unused');
@@ -227,5 +287,7 @@ describe('createResultsFetcher', () => {
     expect(() => createResultsFetcher(client, { windowMs: -1 })).toThrow(TypeError);
     expect(() => createResultsFetcher(client, { refetchAttempts: 1.5 })).toThrow(TypeError);
     expect(() => createResultsFetcher(client, { refetchFactor: 0.5 })).toThrow(TypeError);
+    expect(() => createResultsFetcher(client, { maxInFlight: 0 })).toThrow(TypeError);
+    expect(() => createResultsFetcher(client, { maxInFlight: 1.5 })).toThrow(TypeError);
   });
 });

@@ -12,6 +12,13 @@ import type { BatchResults, TerminalBatch } from '../types';
 export interface ResultsFetcherConfig {
   /** How long the first request of a round waits for others to join it. 0 still gathers the requests of the same moment. Default 50. */
   readonly windowMs?: number;
+  /**
+   * Requests in flight at once. A round whose window has passed while this many are in
+   * flight waits for one to end, gathering every batch that finishes meanwhile. Default 1:
+   * each request downloads the whole store, so two at once share the link and the client's
+   * CPU and both arrive later, and the later round would hold fresher rows anyway.
+   */
+  readonly maxInFlight?: number;
   /** Extra fetches when submitted accounts are missing or stale (the store may lag behind the batch). Default 3. */
   readonly refetchAttempts?: number;
   /** Wait before the first extra fetch; each later one waits `refetchFactor` times longer. Default 250. */
@@ -44,6 +51,8 @@ interface Waiter {
 interface Flight {
   readonly waiters: Set<Waiter>;
   subscription?: Subscription;
+  /** Answered, failed or cancelled: no longer counted in flight. */
+  ended: boolean;
 }
 
 /** Rows of one answer, indexed so each batch reads only its own instead of the whole store. */
@@ -85,18 +94,22 @@ function rowsOf(index: RowIndex, accountCodes: readonly string[]): AccountResult
  * Makes a results fetcher: batches that reach a terminal state within `windowMs` of each
  * other share one `GET /results/accounts` (asking for the union of their accounts), and
  * each gets its own rows, picked exactly as {@link fetchBatchResults} picks them
- * (`selectBatchResults`). When some submitted accounts are missing or stale, the store
- * may not have caught up yet: the batch fetches again, up to `refetchAttempts` times,
- * waiting `refetchDelayMs`, then `refetchFactor` times longer each time (those fetches
- * join rounds too), before reporting them. A request is cancelled when every batch it
- * serves has unsubscribed; a round nobody waits for any more is never sent.
+ * (`selectBatchResults`). At most `maxInFlight` requests run at once: a round ready while
+ * they do is sent when one ends, with every batch that finished meanwhile, so under a
+ * stream of finishing batches requests follow each other back to back whatever the window.
+ * When some submitted accounts are missing or stale, the store may not have caught up yet:
+ * the batch fetches again, up to `refetchAttempts` times, waiting `refetchDelayMs`, then
+ * `refetchFactor` times longer each time (those fetches join rounds too), before reporting
+ * them. A request is cancelled when every batch it serves has unsubscribed; a round nobody
+ * waits for any more is never sent.
  *
  * ```
- * windowMs = 50
- * fetch(a):  ^----------------------r|
- * fetch(b):     ^-------------------r|
- * fetch(c):                                   ^--------------------r|
- * requests:  |--50ms--|^--R                  |--50ms--|^--R             (a and b share one)
+ * windowMs = 20, maxInFlight = 1, each request takes 60 ms
+ * fetch(a):  ^-----------------r|                      a, b: one round
+ * fetch(b):   ^----------------r|
+ * fetch(c):          ^------------------------r|       window passed at c+20, request in flight:
+ * fetch(d):                ^------------------r|       c and d go out when it ends
+ * requests:  |-20-|R-----60-----|R-----60-----|
  * ```
  *
  * Example:
@@ -111,28 +124,45 @@ function rowsOf(index: RowIndex, accountCodes: readonly string[]): AccountResult
  * @throws TypeError when a value is out of range (at call time)
  */
 export function createResultsFetcher(client: C9Client, config: ResultsFetcherConfig = {}): ResultsFetcher {
-  const { windowMs = 50, refetchAttempts = 3, refetchDelayMs = 250, refetchFactor = 2, clockSkewMs = 0, scheduler = asyncScheduler } = config;
+  const { windowMs = 50, maxInFlight = 1, refetchAttempts = 3, refetchDelayMs = 250, refetchFactor = 2, clockSkewMs = 0, scheduler = asyncScheduler } = config;
   const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   const fail = (rule: string, value: unknown): never => {
     throw new TypeError(`createResultsFetcher: ${rule}; got ${String(value)}`);
   };
   if (!finite(windowMs) || windowMs < 0) fail('windowMs must be a finite number >= 0', windowMs);
+  if (!(maxInFlight === Infinity || (Number.isInteger(maxInFlight) && maxInFlight >= 1))) fail('maxInFlight must be an integer >= 1 or Infinity', maxInFlight);
   if (!Number.isInteger(refetchAttempts) || refetchAttempts < 0) fail('refetchAttempts must be an integer >= 0', refetchAttempts);
   if (!finite(refetchDelayMs) || refetchDelayMs < 0) fail('refetchDelayMs must be a finite number >= 0', refetchDelayMs);
   if (!finite(refetchFactor) || refetchFactor < 1) fail('refetchFactor must be a finite number >= 1', refetchFactor);
   if (!finite(clockSkewMs) || clockSkewMs < 0) fail('clockSkewMs must be a finite number >= 0', clockSkewMs);
   if (typeof scheduler?.now !== 'function' || typeof scheduler.schedule !== 'function') fail('scheduler must be an RxJS scheduler', scheduler);
 
-  // The round still gathering waiters, and its timer.
+  // The round still gathering waiters, its timer, and whether its window has passed (it is
+  // then sent as soon as fewer than maxInFlight requests run).
   let gathering: Set<Waiter> | undefined;
   let windowTimer: Subscription | undefined;
+  let windowPassed = false;
+  let inFlight = 0;
   const flightOf = new Map<Waiter, Flight>();
   const indexes = new WeakMap<readonly AccountResult[], RowIndex>();
+
+  const sendIfReady = (): void => {
+    if (gathering !== undefined && windowPassed && inFlight < maxInFlight) launch(gathering);
+  };
+
+  const end = (flight: Flight): void => {
+    if (flight.ended) return;
+    flight.ended = true;
+    inFlight--;
+    sendIfReady();
+  };
 
   const launch = (waiters: Set<Waiter>): void => {
     gathering = undefined;
     windowTimer = undefined;
-    const flight: Flight = { waiters };
+    windowPassed = false;
+    inFlight++;
+    const flight: Flight = { waiters, ended: false };
     const accountCodes = new Set<string>();
     for (const waiter of waiters) {
       flightOf.set(waiter, flight);
@@ -141,6 +171,9 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
     // Each waiter is settled once and forgotten first, so a waiter's reaction (unsubscribing
     // others, starting new fetches) never sees a half-settled round.
     const settle = (deliver: (waiter: Waiter) => void): void => {
+      // The next round goes out before this one's rows are handed out: its request is on the
+      // wire while they are picked.
+      end(flight);
       const all = [...flight.waiters];
       flight.waiters.clear();
       for (const waiter of all) flightOf.delete(waiter);
@@ -164,9 +197,12 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
     new Observable<readonly AccountResult[]>((subscriber) => {
       const waiter: Waiter = { accountCodes, subscriber };
       if (gathering === undefined) {
-        const round = new Set<Waiter>();
-        gathering = round;
-        windowTimer = timer(windowMs, scheduler).subscribe(() => launch(round));
+        gathering = new Set<Waiter>();
+        windowPassed = false;
+        windowTimer = timer(windowMs, scheduler).subscribe(() => {
+          windowPassed = true;
+          sendIfReady();
+        });
       }
       gathering.add(waiter);
       return () => {
@@ -174,12 +210,16 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
           windowTimer?.unsubscribe();
           gathering = undefined;
           windowTimer = undefined;
+          windowPassed = false;
         }
         const flight = flightOf.get(waiter);
         if (flight === undefined) return;
         flightOf.delete(waiter);
         flight.waiters.delete(waiter);
-        if (flight.waiters.size === 0) flight.subscription?.unsubscribe();
+        if (flight.waiters.size === 0) {
+          flight.subscription?.unsubscribe();
+          end(flight);
+        }
       };
     });
 
