@@ -2,6 +2,7 @@
  * Splits one portfolio into several batch payloads by account.
  */
 import type { PortfolioRequest, Position } from '../codecs';
+import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
 
 /** Limits of {@link chunkByAccount}; a limit left out is not applied. */
 export interface ChunkByAccountConfig {
@@ -9,6 +10,33 @@ export interface ChunkByAccountConfig {
   readonly maxAccounts?: number;
   /** At most this many bytes of serialized JSON per payload (a positive integer). */
   readonly maxBytes?: number;
+}
+
+/**
+ * A streamed request that cuts itself into batches of whole accounts without holding its
+ * positions, exactly as {@link chunkByAccount} cuts the loaded portfolio (`openPortfolio`'s
+ * `PortfolioFile` is one). `runBatches` chunks it this way.
+ */
+export interface ChunkableRequest extends StreamedPortfolioRequest {
+  /**
+   * The chunks {@link chunkByAccount} would make of the loaded portfolio: same accounts per
+   * chunk, same positions in the same order, same top-level fields.
+   *
+   * @param config `maxAccounts` and/or `maxBytes`
+   * @throws TypeError when a limit is not a positive integer
+   */
+  chunks(config: ChunkByAccountConfig): StreamedPortfolioRequest[];
+}
+
+/**
+ * Tells a {@link ChunkableRequest} from other requests.
+ *
+ * Example: `isChunkable(book) ? book.chunks({ maxAccounts: 500 }) : chunkByAccount(payload, { maxAccounts: 500 })`
+ *
+ * @param value a payload or a streamed request
+ */
+export function isChunkable(value: unknown): value is ChunkableRequest {
+  return isStreamedPortfolio(value) && typeof (value as { chunks?: unknown }).chunks === 'function';
 }
 
 /**
@@ -32,9 +60,7 @@ export interface ChunkByAccountConfig {
  * @throws TypeError when a limit is not a positive integer
  */
 export function chunkByAccount(payload: PortfolioRequest, config: ChunkByAccountConfig = {}): PortfolioRequest[] {
-  const { maxAccounts = Infinity, maxBytes = Infinity } = config;
-  checkLimit('maxAccounts', maxAccounts);
-  checkLimit('maxBytes', maxBytes);
+  const limits = checkChunkLimits(config);
 
   const byAccount = new Map<string, Position[]>();
   for (const position of payload.portfolio) {
@@ -44,30 +70,81 @@ export function chunkByAccount(payload: PortfolioRequest, config: ChunkByAccount
   }
 
   const { portfolio: _all, ...options } = payload;
-  const measure = maxBytes !== Infinity;
-  // `{...options,"portfolio":[]}`: the envelope every chunk pays once.
-  const envelope = measure ? utf8Length(JSON.stringify({ ...options, portfolio: [] })) : 0;
+  const groups = [...byAccount.values()];
+  const measure = limits.maxBytes !== Infinity;
+  // Each position costs its JSON plus one comma (planAccountChunks takes the first one's back).
+  const groupBytes = (i: number): number => (measure ? groups[i].reduce((sum, p) => sum + utf8Length(JSON.stringify(p)) + 1, 0) : 0);
+  return planAccountChunks(groups.length, groupBytes, envelopeBytes(options, measure), limits).map(([start, end]) => {
+    const positions: Position[] = [];
+    for (let i = start; i < end; i++) for (const p of groups[i]) positions.push(p);
+    return { ...options, portfolio: positions };
+  });
+}
 
-  const chunks: PortfolioRequest[] = [];
-  let positions: Position[] = [];
-  let accounts = 0;
+/**
+ * The chunk plan of {@link chunkByAccount}, for callers that know each account's JSON size
+ * without holding its positions (`openPortfolio`'s `chunks`): consecutive index ranges
+ * `[start, end)` of the accounts, in order, each as full as the limits allow. An account is
+ * never split; one alone over `maxBytes` gets a range of its own.
+ *
+ * Example: `planAccountChunks(4, () => 0, 0, { maxAccounts: 2, maxBytes: Infinity })` → `[[0, 2], [2, 4]]`
+ *
+ * @param accounts how many accounts, in the order they are to be sent
+ * @param accountBytes JSON bytes of account `i`'s positions, each plus one comma (asked once per account, in order)
+ * @param envelope JSON bytes of the request with an empty portfolio ({@link envelopeBytes})
+ * @param limits checked limits ({@link checkChunkLimits})
+ */
+export function planAccountChunks(
+  accounts: number,
+  accountBytes: (i: number) => number,
+  envelope: number,
+  limits: Required<ChunkByAccountConfig>,
+): [number, number][] {
+  const { maxAccounts, maxBytes } = limits;
+  const ranges: [number, number][] = [];
+  let start = 0;
   let bytes = envelope;
-  for (const group of byAccount.values()) {
-    // Each position costs its JSON plus one comma; `- 1` because the first one has no comma.
-    const groupBytes = measure ? group.reduce((sum, p) => sum + utf8Length(JSON.stringify(p)) + 1, 0) : 0;
-    const full = accounts + 1 > maxAccounts || bytes + groupBytes - 1 > maxBytes;
-    if (accounts > 0 && full) {
-      chunks.push({ ...options, portfolio: positions });
-      positions = [];
-      accounts = 0;
+  for (let i = 0; i < accounts; i++) {
+    const groupBytes = accountBytes(i);
+    // `- 1`: the first position of a payload has no comma.
+    const full = i - start + 1 > maxAccounts || bytes + groupBytes - 1 > maxBytes;
+    if (i > start && full) {
+      ranges.push([start, i]);
+      start = i;
       bytes = envelope;
     }
-    for (const p of group) positions.push(p);
-    accounts++;
     bytes += groupBytes;
   }
-  if (accounts > 0) chunks.push({ ...options, portfolio: positions });
-  return chunks;
+  if (accounts > start) ranges.push([start, accounts]);
+  return ranges;
+}
+
+/**
+ * `maxAccounts` and `maxBytes` of a {@link ChunkByAccountConfig}, checked, a limit left out as Infinity.
+ *
+ * Example: `checkChunkLimits({ maxAccounts: 500 })` → `{ maxAccounts: 500, maxBytes: Infinity }`
+ *
+ * @param config the limits as given
+ * @throws TypeError when a limit is not a positive integer
+ */
+export function checkChunkLimits(config: ChunkByAccountConfig): Required<ChunkByAccountConfig> {
+  const { maxAccounts = Infinity, maxBytes = Infinity } = config;
+  checkLimit('maxAccounts', maxAccounts);
+  checkLimit('maxBytes', maxBytes);
+  return { maxAccounts, maxBytes };
+}
+
+/**
+ * JSON bytes of `{...options,"portfolio":[]}`: what every chunk pays once, whatever the order
+ * of its fields (0 when `measure` is false: no byte limit, nothing to count).
+ *
+ * Example: `envelopeBytes({ currency_code: 'USD' })` → 38
+ *
+ * @param options the request fields other than `portfolio`
+ * @param measure whether a byte limit applies
+ */
+export function envelopeBytes(options: Readonly<Record<string, unknown>>, measure = true): number {
+  return measure ? utf8Length(JSON.stringify({ ...options, portfolio: [] })) : 0;
 }
 
 function checkLimit(name: string, value: number): void {
