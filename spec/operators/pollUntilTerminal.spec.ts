@@ -65,7 +65,8 @@ describe('pollUntilTerminal', () => {
       const q = answer(status('queued', { queue_position: 0 }));
       const p = answer(status('processing', { completed_pct: 50 }));
       const c = answer(status('completed', { completed_pct: 100 }));
-      const colds = [m.cold('a|', { a: q }), m.cold('a|', { a: p }), m.cold('a|', { a: c })];
+      // A client answers once and completes at its answer (the C9Client contract).
+      const colds = [m.cold('(a|)', { a: q }), m.cold('(a|)', { a: p }), m.cold('(a|)', { a: c })];
       const { client } = fakeClient((i) => colds[i]);
       const polled = of(batch).pipe(pollUntilTerminal(client, { ...fixed, initialIntervalMs: 10, timeoutMs: 1000, scheduler: m.scheduler }));
       m.expect(polled).toBeObservable('a 9ms b 9ms (c|)', { a: q.status, b: p.status, c: c.status });
@@ -80,7 +81,7 @@ describe('pollUntilTerminal', () => {
     marbles((m) => {
       const q = answer(status('processing'));
       const c = answer(status('completed'));
-      const colds = [m.cold('50ms a|', { a: q }), m.cold('50ms a|', { a: q }), m.cold('50ms a|', { a: c })];
+      const colds = [m.cold('50ms (a|)', { a: q }), m.cold('50ms (a|)', { a: q }), m.cold('50ms (a|)', { a: c })];
       const { client } = fakeClient((i) => colds[i]);
       const polled = of(batch).pipe(pollUntilTerminal(client, { ...fixed, initialIntervalMs: 10, timeoutMs: 1000, scheduler: m.scheduler }));
       m.expect(polled).toBeObservable('50ms a 59ms a 59ms (c|)', { a: q.status, c: c.status });

@@ -69,7 +69,11 @@ export interface AccountResultsQuery {
   readonly accountCodes?: ReadonlySet<string>;
 }
 
-/** The API, one method per endpoint. Every method is cold and cancellable. */
+/**
+ * The API, one method per endpoint. Every method is cold and cancellable, and each
+ * subscription emits exactly one answer and completes at it (or errors): operators such as
+ * {@link pollUntilTerminal} rely on that, so a hand-written implementation must keep it.
+ */
 export interface C9Client {
   /** The base URL (never the key). */
   readonly endpoint: string;
