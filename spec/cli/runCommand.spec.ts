@@ -178,7 +178,8 @@ describe('runCommand', () => {
     // A position is ~125 bytes of JSON; 0.0002 MB (210 bytes) holds one account's, not two accounts' (M-1 alone exceeds it: a batch of its own).
     const path = file('bytes.csv', book([brent('M-1', 1), brent('M-2', 1), brent('M-1', 3), brent('M-3', 1)]));
 
-    const { code, stdout } = await cli(['run', path, '--chunk-mb', '0.0002', '--format', 'json', '--quiet', ...fast]);
+    // One batch at a time, so the last body the emulator parsed is the last chunk's (each chunk is read from the file as it is sent).
+    const { code, stdout } = await cli(['run', path, '--chunk-mb', '0.0002', '--concurrency', '1', '--format', 'json', '--quiet', ...fast]);
 
     expect(code).toBe(0);
     const report = JSON.parse(stdout) as RunReport;

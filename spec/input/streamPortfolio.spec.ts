@@ -1,8 +1,9 @@
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { firstValueFrom } from 'rxjs';
 import { startEmulator, type EmulatorHandle } from '../../src/emulator';
 import { createClient } from '../../src/http/client';
 import { InputError, loadPortfolio, openPortfolio } from '../../src/input';
+import { chunkByAccount } from '../../src/streams/chunkByAccount';
 import { collect, HEADER, scratchDir } from './helpers';
 
 const KEY = 'sk-stream-portfolio-key-01';
@@ -126,5 +127,61 @@ describe('openPortfolio', () => {
     // Not retried, and nothing the server parsed.
     expect(emulator.stats.requests.submit - submitsBefore).toBeLessThanOrEqual(1);
     expect(emulator.stats.lastSubmittedPayloads.get(KEY)).toBe(batchesBefore);
+  });
+
+  describe('chunks', () => {
+    // Each account's rows together, CRLF line ends and a blank line: offsets and lines must still be exact.
+    const GROUPED = [HEADER, row('A', 'ES', '1'), row('A', 'NQ', '2'), '', row('B', 'ES', '3'), row('C', 'ES', '4'), row('C', 'NQ', '5'), row('D', 'ES', '6')].join('\r\n') + '\r\n';
+    const ANY_TIME = new Date('2026-01-02T03:04:05Z');
+
+    it('should cut the file as chunkByAccount cuts the loaded portfolio, options on every chunk', async () => {
+      const file = files.write('grouped.csv', GROUPED);
+      const book = (await openPortfolio(file)).withOptions({ currency_code: 'USD' });
+      const chunks = book.chunks({ maxAccounts: 2 });
+      expect(chunks.map((c) => c.accountCodes)).toEqual([['A', 'B'], ['C', 'D']]);
+      expect(chunks.map((c) => c.options)).toEqual([{ currency_code: 'USD' }, { currency_code: 'USD' }]);
+      const loaded = await loadPortfolio(file);
+      const expected = chunkByAccount({ ...loaded, currency_code: 'USD' }, { maxAccounts: 2 });
+      for (const [i, chunk] of chunks.entries()) expect(await collect(chunk.positions())).toEqual(expected[i].portfolio);
+      expect(() => book.chunks({ maxAccounts: 0 })).toThrow(TypeError);
+    });
+
+    it("should group an interleaved file's accounts in each chunk, as chunkByAccount does", async () => {
+      const file = files.write('interleaved.csv', CSV);
+      const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 2 });
+      expect(chunks.map((c) => c.accountCodes)).toEqual([['A', 'B'], ['C']]);
+      expect((await collect(chunks[0].positions())).map((p) => `${p.account_code}${p.contract_code}`)).toEqual(['AES', 'ANQ', 'AYM', 'BES']);
+    });
+
+    it('should read only its own rows of a grouped file, naming the file\'s own lines', async () => {
+      const file = files.write('ranges.csv', GROUPED);
+      utimesSync(file, ANY_TIME, ANY_TIME);
+      const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 2 });
+      // The same bytes but for a bad cell in the second chunk (line 7), size and time kept:
+      // the first chunk never reads it, the second names its line.
+      writeFileSync(file, GROUPED.replace(row('C', 'NQ', '5'), row('C', 'NQ', 'x')));
+      utimesSync(file, ANY_TIME, ANY_TIME);
+      expect(statSync(file).size).toBe(Buffer.byteLength(GROUPED));
+      expect((await collect(chunks[0].positions())).map((p) => p.net_position)).toEqual(['1', '2', '3']);
+      const error = await failure(collect(chunks[1].positions()));
+      expect(error).toBeInstanceOf(InputError);
+      expect(error).toMatchObject({ line: 7, field: 'net_position' });
+    });
+
+    it('should refuse to read a chunk of a file that changed size or time since it was opened', async () => {
+      const file = files.write('resized.csv', GROUPED);
+      const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 2 });
+      appendFileSync(file, `${row('E', 'ES', '7')}\n`);
+      await expect(collect(chunks[1].positions())).rejects.toThrow(/changed after it was opened: its size or modification time differs/);
+    });
+
+    it('should split a chunk into halves that read their own rows', async () => {
+      const file = files.write('halves.csv', GROUPED);
+      const [first] = (await openPortfolio(file)).chunks({ maxAccounts: 3 });
+      const [left, right] = [first.subset(['A', 'B']), first.subset(['C'])];
+      expect((await collect(left.positions())).map((p) => p.net_position)).toEqual(['1', '2', '3']);
+      expect((await collect(right.positions())).map((p) => p.net_position)).toEqual(['4', '5']);
+      expect(() => first.subset(['D'])).toThrow(TypeError);
+    });
   });
 });

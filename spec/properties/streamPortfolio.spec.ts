@@ -4,6 +4,10 @@
  * from the file while the body is written). For a random CSV, NDJSON or JSON file both must
  * put the same JSON in the emulator (`stats.lastSubmittedPayloads`, the parsed body), and
  * the streamed body's text must be `JSON.stringify({ portfolio, ...options })` of the loaded payload.
+ * Chunked the same: `book.chunks(limits)` gives chunkByAccount's chunks of the loaded payload
+ * (and the same halves), and `runBatches` of the opened file puts the same payloads in the
+ * emulator as `runBatches` of the loaded one, with or without 413 splits, for files with
+ * each account's rows together (chunks read their own byte range) or scattered.
  *
  * Seed and runs: each run of this file draws a fresh seed and writes it to stderr; a failure
  * reproduces with `FC_SEED=<seed> npx jest spec/properties/streamPortfolio.spec.ts`.
@@ -12,11 +16,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { firstValueFrom } from 'rxjs';
+import { defer, firstValueFrom, from, lastValueFrom, toArray } from 'rxjs';
 import { startEmulator, type EmulatorHandle } from '../../src/emulator';
 import { createClient, type C9Client } from '../../src/http/client';
 import { serializeStreamedPayload } from '../../src/http/serializePayload';
 import { loadPortfolio, openPortfolio } from '../../src/input';
+import { chunkByAccount } from '../../src/streams/chunkByAccount';
+import { runBatches, type RunBatchesConfig, type RunBatchesEvent } from '../../src/streams/runBatches';
 import { announceSeed, checkProperty, describeRuns, propertySettings, timeoutFor } from '../support/fastCheck';
 import { csvStyle, csvTables, expectSameData, jsonPositions, payloadOptions, writeCsv } from './arbitraries';
 
@@ -34,6 +40,43 @@ const cases: fc.Arbitrary<Case> = fc.oneof(
   fc.tuple(jsonPositions('mixed'), fc.constantFrom('\n', '\r\n')).map(([positions, eol]): Case => ({ ext: '.ndjson', content: positions.map((p) => JSON.stringify(p)).join(eol) + eol })),
   fc.tuple(jsonPositions('mixed'), payloadOptions).map(([positions, options]): Case => ({ ext: '.json', content: JSON.stringify({ ...options, portfolio: positions }) })),
 );
+
+/** The rows of a table with each account's rows together (accounts in order of first appearance), as an export usually has them. */
+function groupedByAccount<T>(rows: readonly T[], account: (row: T) => string): T[] {
+  const order = new Map<string, T[]>();
+  for (const row of rows) {
+    const group = order.get(account(row));
+    if (group === undefined) order.set(account(row), [row]);
+    else group.push(row);
+  }
+  return [...order.values()].flat();
+}
+
+/** Like `cases`, but half of them with each account's rows together: the files whose chunks read only their own bytes. */
+const chunkCases: fc.Arbitrary<Case> = fc.oneof(
+  fc.tuple(csvTables('mixed'), csvStyle, fc.boolean()).map(([table, style, group]): Case => {
+    const at = table.header.indexOf('account_code');
+    return { ext: '.csv', content: writeCsv(group ? { ...table, rows: groupedByAccount(table.rows, (r) => r[at]) } : table, style) };
+  }),
+  fc.tuple(jsonPositions('mixed'), fc.boolean()).map(([positions, group]): Case => ({
+    ext: '.ndjson',
+    content: (group ? groupedByAccount(positions, (p) => p.account_code) : positions).map((p) => JSON.stringify(p)).join('\n') + '\n',
+  })),
+  fc.tuple(jsonPositions('mixed'), payloadOptions).map(([positions, options]): Case => ({ ext: '.json', content: JSON.stringify({ ...options, portfolio: positions }) })),
+);
+
+const chunkLimits = fc.record(
+  {
+    maxAccounts: fc.integer({ min: 1, max: 6 }),
+    maxBytes: fc.oneof(fc.integer({ min: 1, max: 400 }), fc.integer({ min: 400, max: 8000 })),
+  },
+  { requiredKeys: [] },
+);
+
+/** `JSON.stringify({ portfolio, ...options })` with the portfolio written first even when an option's key is an array index (which an object puts first). */
+function portfolioFirst(portfolio: unknown[], options: Record<string, unknown>): string {
+  return `{"portfolio":${JSON.stringify(portfolio)}${Object.keys(options).map((key) => `,${JSON.stringify(key)}:${JSON.stringify(options[key])}`).join('')}}`;
+}
 
 async function text(chunks: AsyncIterable<string>): Promise<string> {
   let out = '';
@@ -79,7 +122,7 @@ describe('openPortfolio (properties)', () => {
           expect(book.positionCount).toBe(portfolio.length);
           expect(book.accountCodes).toEqual([...new Set(portfolio.map((p) => p.account_code))]);
           // The body text, byte for byte (the options after the portfolio).
-          expect(await text(serializeStreamedPayload(book, { chunkPositions: 3 })())).toBe(JSON.stringify({ portfolio, ...options }));
+          expect(await text(serializeStreamedPayload(book, { chunkPositions: 3 })())).toBe(portfolioFirst(portfolio, options));
 
           await firstValueFrom(client.submitBatch(loaded));
           const viaLoad = emulator.stats.lastSubmittedPayloads.get(KEY);
@@ -93,4 +136,99 @@ describe('openPortfolio (properties)', () => {
       }),
     );
   }, timeoutFor(settings, RUNS, 1500));
+
+  it(`should cut an opened file into the chunks chunkByAccount cuts the loaded payload into, same positions in the same order (${describeRuns(settings, 40)})`, async () => {
+    await checkProperty(
+      settings,
+      40,
+      fc.asyncProperty(chunkCases, chunkLimits, fc.option(payloadOptions, { nil: undefined }), async (c, limits, overrides) => {
+        const path = join(dir, `chunks-${++fileCount}${c.ext}`);
+        writeFileSync(path, c.content);
+        try {
+          const loaded = await loadPortfolio(path).catch(() => undefined);
+          if (loaded === undefined) return;
+          const opened = await openPortfolio(path);
+          const book = overrides === undefined ? opened : opened.withOptions({ ...opened.options, ...overrides });
+          const expected = chunkByAccount(overrides === undefined ? loaded : { ...loaded, ...overrides }, limits);
+          const chunks = book.chunks(limits);
+          expect(chunks.map((chunk) => chunk.accountCodes)).toEqual(expected.map((e) => [...new Set(e.portfolio.map((p) => p.account_code))]));
+          for (const [i, chunk] of chunks.entries()) {
+            const { portfolio, ...options } = expected[i];
+            // Same data (the streamed text writes the portfolio first; a key like "2" goes first in any object).
+            expectSameData(JSON.parse(await text(serializeStreamedPayload(chunk, { chunkPositions: 2 })())), { portfolio, ...options });
+            // A chunk's halves (a 413) are the loaded chunk's halves.
+            const cut = Math.ceil(chunk.accountCodes.length / 2);
+            const left = new Set(chunk.accountCodes.slice(0, cut));
+            const half = chunk.subset(chunk.accountCodes.slice(0, cut));
+            expectSameData(JSON.parse(await text(serializeStreamedPayload(half)())), { portfolio: portfolio.filter((p) => left.has(p.account_code)), ...options });
+          }
+        } finally {
+          rmSync(path, { force: true });
+        }
+      }),
+    );
+  }, timeoutFor(settings, 40, 500));
+
+  describe('chunked runs', () => {
+    let free: EmulatorHandle;
+    let small: EmulatorHandle;
+    beforeAll(async () => {
+      free = await startEmulator({ apiKeys: [KEY], msPerAccount: 0, workers: 8 });
+      // Refuses larger bodies with a 413, so chunks get halved.
+      small = await startEmulator({ apiKeys: [KEY], msPerAccount: 0, workers: 8, maxPayloadBytes: 1500 });
+    });
+    afterAll(async () => {
+      await Promise.all([free.close(), small.close()]);
+    });
+
+    /** A client of `emu` whose submits go one at a time, each accepted one's body recorded as the emulator parsed it. */
+    function recording(emu: EmulatorHandle, received: unknown[]): C9Client {
+      const real = createClient({ endpoint: emu.url, apiKey: KEY, retry: { maxRetries: 0 } });
+      let gate: Promise<unknown> = Promise.resolve();
+      return {
+        ...real,
+        submitBatch: (payload, options) =>
+          defer(() => {
+            const answer = gate.then(async () => {
+              const accepted = await firstValueFrom(real.submitBatch(payload, options));
+              received.push(emu.stats.lastSubmittedPayloads.get(KEY));
+              return accepted;
+            });
+            gate = answer.catch(() => undefined);
+            return from(answer);
+          }),
+      };
+    }
+
+    const follow: RunBatchesConfig = { concurrency: 3, adaptive: false, poll: { initialIntervalMs: 2, factor: 1, jitter: 0, timeoutMs: 10_000 }, results: { windowMs: 1, refetchAttempts: 0 } };
+    const summary = (events: RunBatchesEvent[]) =>
+      events.flatMap((e) => (e.type === 'split' ? [`split ${e.chunk} ${e.accountCodes.join(' ')}`] : e.type === 'error' ? [`error ${e.chunk} ${e.accountCodes.join(' ')} ${e.error.name}`] : [])).sort();
+    // Top-level keys in one order (the streamed body writes the portfolio first), positions as sent.
+    const sorted = (payloads: unknown[]): string[] => payloads.map((p) => JSON.stringify(Object.fromEntries(Object.entries(p as object).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))))).sort();
+
+    it(`should send the emulator the payloads a chunked run of the loaded file sends, 413 halves included (${describeRuns(settings, 12)})`, async () => {
+      await checkProperty(
+        settings,
+        12,
+        fc.asyncProperty(chunkCases, chunkLimits, fc.boolean(), async (c, limits, tooLarge) => {
+          const path = join(dir, `run-${++fileCount}${c.ext}`);
+          writeFileSync(path, c.content);
+          try {
+            const loaded = await loadPortfolio(path).catch(() => undefined);
+            if (loaded === undefined) return;
+            const book = await openPortfolio(path);
+            const emu = tooLarge ? small : free;
+            const viaLoad: unknown[] = [];
+            const viaStream: unknown[] = [];
+            const loadedRun = await lastValueFrom(runBatches(recording(emu, viaLoad), { payload: loaded, ...limits }, follow).pipe(toArray()));
+            const streamedRun = await lastValueFrom(runBatches(recording(emu, viaStream), { payload: book, ...limits }, follow).pipe(toArray()));
+            expect(sorted(viaStream)).toEqual(sorted(viaLoad));
+            expect(summary(streamedRun)).toEqual(summary(loadedRun));
+          } finally {
+            rmSync(path, { force: true });
+          }
+        }),
+      );
+    }, timeoutFor(settings, 12, 3000));
+  });
 });

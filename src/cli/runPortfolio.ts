@@ -1,15 +1,14 @@
 /**
- * `c9-batch run <file>`: load, chunk by account, run every batch with `runBatches`
+ * `c9-batch run <file>`: open the file (checked once, never held), chunk by account, run every batch with `runBatches`
  * (concurrency, overlap guard, shared polling and results, 413 splits), report.
  */
-import { accountCodesOf, type CurrencyCode, type PortfolioRequest, type ProcessingMode } from '../codecs';
+import type { CurrencyCode, ProcessingMode } from '../codecs';
 import { createClient } from '../http/client';
 import { formatMs } from '../http/errors';
 import { redact, registerSecret } from '../http/redact';
-import { loadPortfolio, openPortfolio } from '../input';
-import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
+import { openPortfolio } from '../input';
+import type { StreamedPortfolioRequest } from '../http/serializePayload';
 import { saveHandles } from '../streams/batchHandle';
-import { chunkByAccount } from '../streams/chunkByAccount';
 import { runBatches } from '../streams/runBatches';
 import { connectForRun, planRunTarget, type RunTargetPlan, type Target } from './endpoint';
 import { followConfig, followRun, type PollOptions } from './followRun';
@@ -82,27 +81,24 @@ export async function runPortfolio(file: string, options: RunOptions, io: CliIo)
   }
   if (io.signal?.aborted) return interruptedExitCode(io.signal);
 
-  let chunks: (PortfolioRequest | StreamedPortfolioRequest)[];
+  let chunks: StreamedPortfolioRequest[];
   let positionCount: number;
   let accountCount: number;
   try {
-    if (options.chunkAccounts === undefined && options.chunkBytes === undefined) {
-      // Unchunked, the file goes as it is, read again while the body is written: a
-      // million-row file is never held in memory (only its account codes are).
-      const book = await openPortfolio(file);
-      chunks = [book.withOptions(withOverrides(book.options, options))];
-      positionCount = book.positionCount;
-      accountCount = book.accountCodes.length;
-    } else {
-      // Chunking groups each account's positions together, which needs them all at hand.
-      const payload = withOverrides(await loadPortfolio(file), options);
-      chunks = chunkByAccount(payload, {
-        ...(options.chunkAccounts === undefined ? {} : { maxAccounts: options.chunkAccounts }),
-        ...(options.chunkBytes === undefined ? {} : { maxBytes: options.chunkBytes }),
-      });
-      positionCount = payload.portfolio.length;
-      accountCount = accountCodesOf(payload.portfolio).length;
-    }
+    // The file is checked once and never held (only each account's code, position count
+    // and size are): each batch reads its positions from the file while its body is
+    // written, a chunk only its own accounts' rows.
+    const opened = await openPortfolio(file);
+    const book = opened.withOptions(withOverrides(opened.options, options));
+    chunks =
+      options.chunkAccounts === undefined && options.chunkBytes === undefined
+        ? [book]
+        : book.chunks({
+            ...(options.chunkAccounts === undefined ? {} : { maxAccounts: options.chunkAccounts }),
+            ...(options.chunkBytes === undefined ? {} : { maxBytes: options.chunkBytes }),
+          });
+    positionCount = book.positionCount;
+    accountCount = book.accountCodes.length;
   } catch (error) {
     return fail(error);
   }
@@ -129,7 +125,7 @@ export async function runPortfolio(file: string, options: RunOptions, io: CliIo)
     }
     const client = createClient({ endpoint: target.endpoint, apiKey: target.apiKey });
     const tally = new RunTally(
-      chunks.map((chunk, i) => ({ chunk: String(i + 1), accountCodes: isStreamedPortfolio(chunk) ? [...chunk.accountCodes] : accountCodesOf(chunk.portfolio) })),
+      chunks.map((chunk, i) => ({ chunk: String(i + 1), accountCodes: [...chunk.accountCodes] })),
       () => Date.now(),
     );
     const progress = createProgress(io.stderr, { total: chunks.length, quiet: options.quiet, verbose: options.verbose });

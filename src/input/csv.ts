@@ -35,21 +35,69 @@ export const MAX_CSV_RECORD_BYTES = 4 * 1024 * 1024;
  * @param file path of the CSV file
  * @param source the bytes to read instead of opening `file` (tests, stdin); `file` still names it in errors
  */
-export async function* readCsvPositions(file: string, source?: Readable): AsyncGenerator<Position, void, undefined> {
-  const tracker = new CsvLineTracker();
+export function readCsvPositions(file: string, source?: Readable): AsyncGenerator<Position, void, undefined> {
+  return csvPositions(file, { source });
+}
+
+/** Where the record last yielded by {@link csvPositions} starts; filled in before each position. */
+export interface CsvCursor {
+  /** Its start line. */
+  line: number;
+  /** Its first byte's offset in the file (NaN when the scan could not tell). */
+  offset: number;
+  /** The header's columns, once read. */
+  header: readonly string[] | undefined;
+}
+
+/** A part of a CSV file read on its own: whole records, its header read before. */
+export interface CsvRange {
+  /** Offset of the range's first byte (a record's first byte). */
+  readonly start: number;
+  /** Offset just past its last byte. */
+  readonly end: number;
+  /** The line the range starts on, so errors name the file's own lines. */
+  readonly line: number;
+  /** The file's header, as read from the whole file. */
+  readonly header: readonly string[];
+}
+
+/** Options of {@link csvPositions}. */
+export interface CsvReadOptions {
+  /** The bytes to read instead of opening `file`. */
+  readonly source?: Readable;
+  /** Told where each yielded record starts. */
+  readonly cursor?: CsvCursor;
+  /** Only these bytes of `file`, read with this header. */
+  readonly range?: CsvRange;
+}
+
+/**
+ * {@link readCsvPositions} with where each record starts told through `cursor`, or of one
+ * range of the file only (how `openPortfolio` reads one chunk of a file it has already checked).
+ *
+ * Example: `for await (const p of csvPositions('book.csv', { range: { start, end, line, header } })) send(p);`
+ *
+ * @param file path of the CSV file (named in errors)
+ * @param options the source, the cursor, the range
+ */
+export async function* csvPositions(file: string, options: CsvReadOptions = {}): AsyncGenerator<Position, void, undefined> {
+  const { source, cursor, range } = options;
+  const tracker = range === undefined ? new CsvLineTracker() : new CsvLineTracker(range.line, range.start);
   const parser = parse({
-    bom: true,
+    // Only at the start of the file: a range starts on a record, whose first cell may begin with one.
+    bom: range === undefined,
     columns: false,
     skip_empty_lines: true,
     relax_column_count: false,
     relax_quotes: false,
     max_record_size: MAX_CSV_RECORD_BYTES,
   });
-  const input = source ?? createReadStream(file);
+  const input = source ?? (range === undefined ? createReadStream(file) : createReadStream(file, { start: range.start, end: range.end - 1 }));
   // pipeline destroys every stage on error or early exit, so the file is closed either way.
   const records: Readable = pipeline(input, tracker, parser, () => undefined);
 
-  let header: string[] | undefined;
+  let header: readonly string[] | undefined = range?.header;
+  if (cursor !== undefined) cursor.header = header;
   let index = 0;
   try {
     for await (const chunk of records) {
@@ -57,7 +105,16 @@ export async function* readCsvPositions(file: string, source?: Readable): AsyncG
       const line = tracker.startLine(index) ?? index + 1;
       if (header === undefined) {
         header = checkHeader(record, file, line);
+        if (cursor !== undefined) cursor.header = header;
       } else {
+        // A range's first record is no header, so the parser cannot compare the counts.
+        if (range !== undefined && record.length !== header.length) {
+          throw new InputError({ file, line }, `the record has ${record.length} fields, the header has ${header.length}`);
+        }
+        if (cursor !== undefined) {
+          cursor.line = line;
+          cursor.offset = tracker.startOffset(index) ?? Number.NaN;
+        }
         yield toPosition(record, header, file, line);
       }
       index++;
@@ -101,7 +158,7 @@ function requiredColumns(columns: ReadonlySet<string>): readonly string[] {
   return positionShape(widest) === EtdPosition ? ETD_FIELDS : ['account_code'];
 }
 
-function toPosition(record: string[], header: string[], file: string, line: number): Position {
+function toPosition(record: string[], header: readonly string[], file: string, line: number): Position {
   const row: Record<string, unknown> = {};
   for (let i = 0; i < record.length; i++) {
     const value = record[i];
@@ -117,7 +174,7 @@ function toPosition(record: string[], header: string[], file: string, line: numb
   return checkPosition(row, (field) => ({ file, line, field }), 'missing: the cell is empty or the column is absent');
 }
 
-function asInputError(error: unknown, file: string, line: number | undefined, header: string[] | undefined): Error {
+function asInputError(error: unknown, file: string, line: number | undefined, header: readonly string[] | undefined): Error {
   if (error instanceof InputError) return error;
   if (error instanceof CsvError) {
     return new InputError({ file, line: line ?? numberOr(error.lines) }, csvReason(error, header), { cause: error });
@@ -128,7 +185,7 @@ function asInputError(error: unknown, file: string, line: number | undefined, he
   return new InputError({ file, line }, fileErrorReason(error), { cause: error });
 }
 
-function csvReason(error: CsvError, header: string[] | undefined): string {
+function csvReason(error: CsvError, header: readonly string[] | undefined): string {
   switch (error.code) {
     case 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH':
     case 'CSV_RECORD_INCONSISTENT_COLUMNS': {
@@ -149,7 +206,7 @@ function csvReason(error: CsvError, header: string[] | undefined): string {
   }
 }
 
-function columnOf(error: CsvError, header: string[] | undefined): string {
+function columnOf(error: CsvError, header: readonly string[] | undefined): string {
   const column = error.column;
   if (typeof column === 'string' && column !== '') return `${column}: `;
   if (typeof column === 'number' && header?.[column]) return `${header[column]}: `;

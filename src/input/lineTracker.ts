@@ -15,11 +15,24 @@ const CR = 0x0d;
 
 /** A pass-through stream that records the start line of every non-empty CSV record. */
 export class CsvLineTracker extends Transform {
-  private line = 1;
+  private line: number;
+  /** File offset of the next byte. */
+  private position: number;
   private inQuotes = false;
   private atRecordStart = true;
   private readonly starts: number[] = [];
+  private readonly offsets: number[] = [];
   private head = 0;
+
+  /**
+   * @param line the line the bytes start on (a range of a file read on its own starts past line 1)
+   * @param offset the file offset of the first byte, so {@link startOffset} answers in file offsets
+   */
+  constructor(line = 1, offset = 0) {
+    super();
+    this.line = line;
+    this.position = offset;
+  }
 
   override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -35,10 +48,12 @@ export class CsvLineTracker extends Transform {
       if (b === CR && this.atRecordStart) continue;
       if (this.atRecordStart) {
         this.starts.push(this.line);
+        this.offsets.push(this.position + i);
         this.atRecordStart = false;
       }
       if (b === QUOTE) this.inQuotes = !this.inQuotes;
     }
+    this.position += bytes.length;
     callback(null, chunk);
   }
 
@@ -50,11 +65,17 @@ export class CsvLineTracker extends Transform {
     return this.starts[index - this.head];
   }
 
+  /** The file offset of record `index`'s first byte, or undefined as for {@link startLine}. */
+  startOffset(index: number): number | undefined {
+    return this.offsets[index - this.head];
+  }
+
   /** Forgets the start lines before record `index`: a million-row file keeps only a few. */
   release(index: number): void {
     const drop = index - this.head;
     if (drop >= 4096) {
       this.starts.splice(0, drop);
+      this.offsets.splice(0, drop);
       this.head = index;
     }
   }

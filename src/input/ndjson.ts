@@ -26,7 +26,20 @@ import { formatJsonPath, inexactNumberReason, jsonSyntaxError, mayHoldInexactNum
  * @param file path of the NDJSON file
  * @param source the bytes to read instead of opening `file`; `file` still names it in errors
  */
-export async function* readNdjsonPositions(file: string, source?: Readable): AsyncGenerator<Position, void, undefined> {
+export function readNdjsonPositions(file: string, source?: Readable): AsyncGenerator<Position, void, undefined> {
+  return ndjsonPositions(file, source);
+}
+
+/**
+ * {@link readNdjsonPositions}, telling the line of each position through `cursor` (set before it is yielded).
+ *
+ * Example: `for await (const p of ndjsonPositions('book.ndjson', undefined, cursor)) lines.push(cursor.line);`
+ *
+ * @param file path of the NDJSON file
+ * @param source the bytes to read instead of opening `file`
+ * @param cursor told the line of each position
+ */
+export async function* ndjsonPositions(file: string, source?: Readable, cursor?: { line: number }): AsyncGenerator<Position, void, undefined> {
   const input = source ?? createReadStream(file);
   const lines = createInterface({ input, crlfDelay: Infinity });
   // readline does not forward the input's errors (a missing file): turn them into one here.
@@ -55,6 +68,7 @@ export async function* readNdjsonPositions(file: string, source?: Readable): Asy
         const { inexact } = scanJson(text, { checkNumbers: true });
         if (inexact !== undefined) throw new InputError({ file, line: lineNumber, field: formatJsonPath(inexact.path) }, inexactNumberReason(inexact.literal));
       }
+      if (cursor !== undefined) cursor.line = lineNumber;
       yield checkPosition(value, (field) => ({ file, line: lineNumber, field }));
     }
     if (streamError !== undefined) throw streamError;

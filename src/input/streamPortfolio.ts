@@ -2,10 +2,14 @@
  * A portfolio file submitted without holding its positions: checked once when opened, then
  * read again as a stream for every attempt of the submit.
  */
+import { stat } from 'node:fs/promises';
 import type { Position } from '../codecs';
-import type { StreamedPortfolioRequest } from '../http/serializePayload';
+import { checkChunkLimits, chunkByAccount, envelopeBytes, planAccountChunks, type ChunkableRequest, type ChunkByAccountConfig } from '../streams/chunkByAccount';
+import { csvPositions, type CsvCursor, type CsvRange } from './csv';
 import { InputError } from './errors';
+import { fileErrorReason } from './fileErrors';
 import { readJsonPortfolio } from './json';
+import { ndjsonPositions } from './ndjson';
 import { readPositions, resolveFormat, type InputFormat, type LoadPortfolioOptions } from './loadPortfolio';
 
 /**
@@ -14,7 +18,7 @@ import { readPositions, resolveFormat, type InputFormat, type LoadPortfolioOptio
  * for each attempt and never held; a JSON file is parsed whole (JSON cannot be read as a
  * stream of positions here), so it is held, as {@link loadPortfolio} holds it.
  */
-export interface PortfolioFile extends StreamedPortfolioRequest {
+export interface PortfolioFile extends ChunkableRequest {
   /** The file as the caller named it (errors name it so). */
   readonly file: string;
   readonly format: InputFormat;
@@ -38,28 +42,101 @@ export interface PortfolioFile extends StreamedPortfolioRequest {
    * @param accountCodes accounts of this file
    */
   subset(accountCodes: readonly string[]): PortfolioFile;
+  /**
+   * The batches {@link chunkByAccount} would cut the loaded portfolio into (≤ `maxAccounts`
+   * accounts and ≤ `maxBytes` bytes of JSON each, an account never split, accounts in order
+   * of first appearance, each account's positions together), without reading the file
+   * again: the sizes were counted when it was opened. Each chunk reads its positions when
+   * sent: in a file where each account's rows are together (the usual export) only its own
+   * bytes of the file, otherwise the whole file, and it then holds its own positions to
+   * send each account's together.
+   *
+   * @param config `maxAccounts` and/or `maxBytes`
+   * @throws TypeError when a limit is not a positive integer
+   */
+  chunks(config: ChunkByAccountConfig): PortfolioFile[];
 }
 
 /** Options of {@link openPortfolio}. */
 export type OpenPortfolioOptions = LoadPortfolioOptions;
 
+/** A typed column that grows as rows are read (doubling), trimmed when the read is done. */
+class Column<T extends Float64Array | Uint32Array> {
+  length = 0;
+  constructor(
+    public data: T,
+    private readonly make: (size: number) => T,
+  ) {}
+  push(value: number): void {
+    if (this.length === this.data.length) {
+      const next = this.make(this.data.length * 2);
+      next.set(this.data);
+      this.data = next;
+    }
+    this.data[this.length++] = value;
+  }
+  /** Adds to the last row. */
+  addToLast(value: number): void {
+    this.data[this.length - 1] += value;
+  }
+  trimmed(): T {
+    return this.data.slice(0, this.length) as T;
+  }
+}
+
+const float64 = (size: number): Float64Array => new Float64Array(size);
+const uint32 = (size: number): Uint32Array => new Uint32Array(size);
+
 /**
- * The accounts read when the file was opened: their codes in order of first appearance, a
- * sorted copy to check later reads against (a Map of 200,000 accounts costs several times
- * the memory of two arrays), and the file's position count.
+ * What was learnt when the file was opened: its accounts, the position count and JSON size of
+ * each (to plan chunks as {@link chunkByAccount} would), and where each run of rows of one
+ * account starts (so a chunk of a file grouped by account reads only its own bytes).
+ * Per-account numbers are indexed by the account's place in `accountCodes`.
  */
 interface Scan {
+  /** Distinct codes in order of first appearance. */
   readonly accountCodes: readonly string[];
+  /** The same, sorted, to check later reads against (a Map of 200,000 accounts costs several times two arrays). */
   readonly sorted: readonly string[];
+  /** `accountCodes` index of each `sorted` entry; computed when first needed. */
+  accountOfSorted(): Uint32Array;
   readonly positionCount: number;
+  /** Positions of each account. */
+  readonly accountPositions: Uint32Array;
+  /** JSON bytes of each account's positions, each plus one comma, as chunkByAccount counts them. */
+  readonly accountBytes: Float64Array;
+  /** The one run of rows of each account, or -1 when its rows are in several places of the file. */
+  readonly accountRun: Int32Array;
+  /** File offset of each run's first record (NaN: unknown, no range reads). */
+  readonly runOffset: Float64Array;
+  /** Line of each run's first record. */
+  readonly runLine: Uint32Array;
+  /** The CSV header, for reading a range on its own; undefined for NDJSON (always read whole). */
+  readonly header: readonly string[] | undefined;
+  /** The file as it was when opened: a range is read only from the very same file. */
+  readonly stamp: FileStamp;
 }
+
+interface FileStamp {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
+}
+
+/**
+ * Which accounts of the file a {@link PortfolioFile} sends: all, a run of consecutive accounts
+ * (`accountCodes` indexes `[from, to)`: what `chunks` makes, and the halves of one), or any set.
+ */
+type Selection = { readonly kind: 'all' } | { readonly kind: 'range'; readonly from: number; readonly to: number } | { readonly kind: 'set'; readonly codes: ReadonlySet<string> };
 
 /**
  * Opens a portfolio file for a submit that never holds its positions: reads it once, checking
  * every position exactly as {@link loadPortfolio} does (errors name `file:line: field`), and
- * keeps only the account codes and the number of positions. The result is a
- * {@link StreamedPortfolioRequest}: `client.submitBatch(file)` reads the file again as it
- * writes the body, and again for a retried attempt.
+ * keeps only the account codes, each account's position count and JSON size, and where its
+ * rows start. The result is a {@link StreamedPortfolioRequest}: `client.submitBatch(file)`
+ * reads the file again as it writes the body, and again for a retried attempt.
+ * `file.chunks({ maxAccounts, maxBytes })` cuts it as {@link chunkByAccount} cuts the loaded
+ * portfolio, each chunk read from the file when it is sent.
  *
  * A file changed after it was opened is never sent altered: a position that no longer passes
  * the checks, an account that was not there, or another number of positions fails the read
@@ -82,37 +159,95 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
     if (portfolio.length === 0) throw new InputError({ file }, 'the file holds no positions');
     return jsonPortfolioFile(file, portfolio, fields);
   }
+  const stamp = await stampOf(file);
   // One entry per run of rows of the same account: for a file grouped by account that is
   // one per account, and no hash table (a Set of 200,000 codes and its regrown copies took
-  // ~10 MB until the next full GC; two arrays take ~3 MB).
+  // ~10 MB until the next full GC; these columns take ~5 MB).
   const runs: string[] = [];
+  const runOffset = new Column(float64(1024), float64);
+  const runLine = new Column(uint32(1024), uint32);
+  const runPositions = new Column(uint32(1024), uint32);
+  const runBytes = new Column(float64(1024), float64);
+  const cursor: CsvCursor = { line: 0, offset: Number.NaN, header: undefined };
   let positionCount = 0;
   let previous: string | undefined;
-  for await (const position of readPositions(file, format)) {
+  for await (const position of format === 'csv' ? csvPositions(file, { cursor }) : ndjsonPositions(file, undefined, cursor)) {
     positionCount++;
-    if (position.account_code === previous) continue;
-    previous = position.account_code;
-    runs.push(previous);
+    if (position.account_code !== previous) {
+      previous = position.account_code;
+      runs.push(previous);
+      runOffset.push(cursor.offset);
+      runLine.push(cursor.line);
+      runPositions.push(0);
+      runBytes.push(0);
+    }
+    runPositions.addToLast(1);
+    // As chunkByAccount counts a position: its JSON, plus one comma.
+    runBytes.addToLast(Buffer.byteLength(JSON.stringify(position)) + 1);
   }
   if (positionCount === 0) throw new InputError({ file }, 'the file holds no positions');
-  return streamedPortfolioFile(file, format, scanOf(runs, positionCount), undefined, {});
+  const scan = scanOf(runs, positionCount, runPositions.trimmed(), runBytes.trimmed(), runOffset.trimmed(), runLine.trimmed(), cursor.header, stamp);
+  return streamedPortfolioFile(file, format, scan, { kind: 'all' }, 'file', {});
 }
 
-/** The distinct codes of `runs` in order of first appearance, and sorted. */
-function scanOf(runs: readonly string[], positionCount: number): Scan {
+async function stampOf(file: string): Promise<FileStamp> {
+  try {
+    const { size, mtimeMs, ino } = await stat(file);
+    return { size, mtimeMs, ino };
+  } catch (error) {
+    throw new InputError({ file }, fileErrorReason(error), { cause: error });
+  }
+}
+
+/** The per-account scan of the runs read: codes in order of first appearance and sorted, counts and sizes summed per account. */
+function scanOf(
+  runs: readonly string[],
+  positionCount: number,
+  runPositions: Uint32Array,
+  runBytes: Float64Array,
+  runOffset: Float64Array,
+  runLine: Uint32Array,
+  header: readonly string[] | undefined,
+  stamp: FileStamp,
+): Scan {
   const sorted: string[] = [];
   for (const code of [...runs].sort()) if (code !== sorted[sorted.length - 1]) sorted.push(code);
-  if (sorted.length === runs.length) return { accountCodes: runs, sorted, positionCount };
-  const taken = new Uint8Array(sorted.length);
-  const accountCodes: string[] = [];
-  for (const code of runs) {
-    const at = indexOfSorted(sorted, code);
-    if (taken[at] === 0) {
-      taken[at] = 1;
-      accountCodes.push(code);
-    }
+  let ofSorted: Uint32Array | undefined;
+  const base = { sorted, positionCount, runOffset, runLine, header, stamp };
+  if (sorted.length === runs.length) {
+    // Every account in one run (the usual export): the runs are the accounts.
+    const accountRun = new Int32Array(runs.length);
+    for (let i = 0; i < accountRun.length; i++) accountRun[i] = i;
+    const accountOfSorted = (): Uint32Array => {
+      if (ofSorted === undefined) {
+        ofSorted = new Uint32Array(sorted.length);
+        runs.forEach((code, i) => (ofSorted![indexOfSorted(sorted, code)] = i));
+      }
+      return ofSorted;
+    };
+    return { ...base, accountCodes: runs, accountOfSorted, accountPositions: runPositions, accountBytes: runBytes, accountRun };
   }
-  return { accountCodes, sorted, positionCount };
+  ofSorted = new Uint32Array(sorted.length).fill(0xffffffff);
+  const accountCodes: string[] = [];
+  const accountPositions = new Uint32Array(sorted.length);
+  const accountBytes = new Float64Array(sorted.length);
+  const accountRun = new Int32Array(sorted.length);
+  runs.forEach((code, run) => {
+    const at = indexOfSorted(sorted, code);
+    let account = ofSorted![at];
+    if (account === 0xffffffff) {
+      account = accountCodes.length;
+      ofSorted![at] = account;
+      accountCodes.push(code);
+      accountRun[account] = run;
+    } else {
+      accountRun[account] = -1;
+    }
+    accountPositions[account] += runPositions[run];
+    accountBytes[account] += runBytes[run];
+  });
+  const done = ofSorted;
+  return { ...base, accountCodes, accountOfSorted: () => done, accountPositions, accountBytes, accountRun };
 }
 
 /** Where `code` is in the sorted list, or -1 (binary search by UTF-16 code units, as `sort()` orders). */
@@ -129,9 +264,10 @@ function indexOfSorted(sorted: readonly string[], code: string): number {
   return -1;
 }
 
-/** Whether `code` is in the sorted list. */
-function includesSorted(sorted: readonly string[], code: string): boolean {
-  return indexOfSorted(sorted, code) >= 0;
+/** The `accountCodes` index of `code`, or -1 when the file had no such account. */
+function accountIndex(scan: Scan, code: string): number {
+  const at = indexOfSorted(scan.sorted, code);
+  return at < 0 ? -1 : scan.accountOfSorted()[at];
 }
 
 function checkOptions(options: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
@@ -150,33 +286,142 @@ function knownSubset(file: string, all: readonly string[], has: (code: string) =
   return all.filter((code) => wanted.has(code));
 }
 
+/** The `accountCodes` indexes a selection sends, ascending. */
+function selectedAccounts(scan: Scan, selection: Selection): { readonly from: number; readonly to: number } | readonly number[] {
+  if (selection.kind === 'all') return { from: 0, to: scan.accountCodes.length };
+  if (selection.kind === 'range') return selection;
+  return [...selection.codes].map((code) => accountIndex(scan, code)).sort((a, b) => a - b);
+}
+
+/**
+ * Where in the file the selected accounts' rows are when they fill one stretch of it on
+ * their own (each account one run, the runs one after the other), so only those bytes are
+ * read; undefined when they do not, or the format cannot read a range.
+ */
+function byteRange(scan: Scan, selection: Selection): CsvRange | undefined {
+  if (scan.header === undefined || selection.kind !== 'range') return undefined;
+  const { from, to } = selection;
+  const first = scan.accountRun[from];
+  const last = scan.accountRun[to - 1];
+  if (first < 0 || last < 0 || last - first !== to - 1 - from) return undefined;
+  for (let i = from; i < to; i++) if (scan.accountRun[i] < 0) return undefined;
+  const start = scan.runOffset[first];
+  const end = last + 1 < scan.runOffset.length ? scan.runOffset[last + 1] : scan.stamp.size;
+  if (!Number.isFinite(start) || !Number.isFinite(end)) return undefined;
+  return { start, end, line: scan.runLine[first], header: scan.header };
+}
+
+/** A selection of consecutive accounts as a range (how a chunk's halves stay byte ranges). */
+function normalized(scan: Scan, codes: readonly string[]): Selection {
+  const indexes = codes.map((code) => accountIndex(scan, code)).sort((a, b) => a - b);
+  const from = indexes[0];
+  const to = indexes[indexes.length - 1] + 1;
+  if (indexes.length > 0 && to - from === indexes.length) return { kind: 'range', from, to };
+  return { kind: 'set', codes: new Set(codes) };
+}
+
 function streamedPortfolioFile(
   file: string,
   format: Exclude<InputFormat, 'json'>,
   scan: Scan,
-  kept: ReadonlySet<string> | undefined,
+  selection: Selection,
+  order: 'file' | 'grouped',
   options: Readonly<Record<string, unknown>>,
 ): PortfolioFile {
-  const accountCodes = kept === undefined ? scan.accountCodes : scan.accountCodes.filter((code) => kept.has(code));
+  const accountCodes =
+    selection.kind === 'all'
+      ? scan.accountCodes
+      : selection.kind === 'range'
+        ? scan.accountCodes.slice(selection.from, selection.to)
+        : scan.accountCodes.filter((code) => selection.codes.has(code));
   const changed = (what: string): InputError => new InputError({ file }, `the file changed after it was opened: ${what}; the request was not completed`);
+  const selected = selectedAccounts(scan, selection);
+  const indexes = Array.isArray(selected) ? (selected as readonly number[]) : undefined;
+  const eachSelected = (f: (account: number) => void): void => {
+    if (indexes !== undefined) indexes.forEach(f);
+    else for (let i = (selected as { from: number }).from; i < (selected as { to: number }).to; i++) f(i);
+  };
+  let expected = 0;
+  let scattered = false;
+  eachSelected((account) => {
+    expected += scan.accountPositions[account];
+    if (scan.accountRun[account] < 0) scattered = true;
+  });
+  const isKept: (code: string) => boolean =
+    selection.kind === 'all'
+      ? (code) => indexOfSorted(scan.sorted, code) >= 0
+      : selection.kind === 'range'
+        ? (code) => {
+            const at = accountIndex(scan, code);
+            return at >= selection.from && at < selection.to;
+          }
+        : (code) => selection.codes.has(code);
+  const range = byteRange(scan, selection);
 
-  async function* positions(): AsyncGenerator<Position, void, undefined> {
-    // The whole file is read and checked against the first read, kept accounts or not.
+  /** The whole file, checked against the first read, only the selected accounts' positions kept. */
+  async function* wholeFile(): AsyncGenerator<Position, void, undefined> {
     let count = 0;
+    let kept = 0;
     let previous: string | undefined;
+    let keep = false;
     for await (const position of readPositions(file, format)) {
       const code = position.account_code;
       if (code !== previous) {
-        if (!includesSorted(scan.sorted, code)) throw changed(`account ${JSON.stringify(code)} was not in it`);
+        if (indexOfSorted(scan.sorted, code) < 0) throw changed(`account ${JSON.stringify(code)} was not in it`);
         previous = code;
+        keep = isKept(code);
       }
       count++;
       // Checked before the position is sent: the body must never hold more than was counted.
       if (count > scan.positionCount) throw changed(`it holds more than the ${scan.positionCount} positions read then`);
-      if (kept === undefined || kept.has(code)) yield position;
+      if (keep) {
+        kept++;
+        yield position;
+      }
     }
     if (count !== scan.positionCount) throw changed(`${scan.positionCount} positions read then, ${count} now`);
+    if (kept !== expected) throw changed(`${expected} positions of these accounts read then, ${kept} now`);
   }
+
+  /** Only the bytes of the selected accounts' rows (see byteRange), from the very same file. */
+  async function* ownRange(from: CsvRange): AsyncGenerator<Position, void, undefined> {
+    const now = await stampOf(file);
+    if (now.size !== scan.stamp.size || now.mtimeMs !== scan.stamp.mtimeMs || now.ino !== scan.stamp.ino) throw changed('its size or modification time differs');
+    let count = 0;
+    let previous: string | undefined;
+    for await (const position of csvPositions(file, { range: from })) {
+      const code = position.account_code;
+      if (code !== previous) {
+        if (!isKept(code)) throw changed(`account ${JSON.stringify(code)} was not where it was`);
+        previous = code;
+      }
+      count++;
+      if (count > expected) throw changed(`these accounts hold more than the ${expected} positions read then`);
+      yield position;
+    }
+    if (count !== expected) throw changed(`${expected} positions of these accounts read then, ${count} now`);
+  }
+
+  /**
+   * Each account's positions together, accounts in order of first appearance (as
+   * chunkByAccount gives them): the selection's positions are held until the file is read,
+   * as a loaded chunk holds them.
+   */
+  async function* grouped(): AsyncGenerator<Position, void, undefined> {
+    const byAccount = new Map<string, Position[]>(accountCodes.map((code) => [code, []]));
+    for await (const position of wholeFile()) byAccount.get(position.account_code)!.push(position);
+    for (const group of byAccount.values()) yield* group;
+  }
+
+  const positions = (): AsyncGenerator<Position, void, undefined> => {
+    if (range !== undefined && !(selection.kind === 'range' && selection.from === 0 && selection.to === scan.accountCodes.length)) return ownRange(range);
+    // An account in several places: file order is not the grouped order a chunk has.
+    if (order === 'grouped' && scattered) return grouped();
+    return wholeFile();
+  };
+
+  const make = (next: Selection, nextOrder: 'file' | 'grouped', nextOptions: Readonly<Record<string, unknown>>): PortfolioFile =>
+    streamedPortfolioFile(file, format, scan, next, nextOrder, nextOptions);
 
   return {
     file,
@@ -185,10 +430,24 @@ function streamedPortfolioFile(
     accountCodes,
     positionCount: scan.positionCount,
     positions,
-    withOptions: (next) => streamedPortfolioFile(file, format, scan, kept, checkOptions(next)),
+    withOptions: (next) => make(selection, order, checkOptions(next)),
     subset: (codes) => {
-      const has = (code: string): boolean => includesSorted(scan.sorted, code) && (kept === undefined || kept.has(code));
-      return streamedPortfolioFile(file, format, scan, new Set(knownSubset(file, accountCodes, has, codes)), options);
+      const known = knownSubset(file, accountCodes, isKept, codes);
+      return make(normalized(scan, known), order, options);
+    },
+    chunks: (config) => {
+      const limits = checkChunkLimits(config);
+      const list: number[] = [];
+      eachSelected((account) => list.push(account));
+      const measure = limits.maxBytes !== Infinity;
+      const plan = planAccountChunks(list.length, (i) => (measure ? scan.accountBytes[list[i]] : 0), envelopeBytes(options, measure), limits);
+      return plan.map(([start, end]) => {
+        // Consecutive accounts of the file stay a range (a byte range when grouped by account).
+        const from = list[start];
+        const to = list[end - 1] + 1;
+        const next: Selection = to - from === end - start ? { kind: 'range', from, to } : { kind: 'set', codes: new Set(list.slice(start, end).map((i) => scan.accountCodes[i])) };
+        return make(next, 'grouped', options);
+      });
     },
   };
 }
@@ -212,5 +471,6 @@ function jsonPortfolioFile(file: string, portfolio: readonly Position[], options
       const kept = new Set(knownSubset(file, accountCodes, (code) => seen.has(code), codes));
       return jsonPortfolioFile(file, portfolio.filter((p) => kept.has(p.account_code)), options);
     },
+    chunks: (config) => chunkByAccount({ ...options, portfolio: [...portfolio] }, config).map(({ portfolio: part }) => jsonPortfolioFile(file, part, options)),
   };
 }

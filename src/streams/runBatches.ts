@@ -31,14 +31,18 @@ import type { PollConfig } from '../operators/pollUntilTerminal';
 import { trackProgress } from '../operators/trackProgress';
 import type { BatchResults, BatchRunEvent, SubmittedBatch } from '../types';
 import { createBatchWatcher, type BatchWatcher } from './batchWatcher';
-import { chunkByAccount } from './chunkByAccount';
+import { chunkByAccount, isChunkable, type ChunkableRequest } from './chunkByAccount';
 import { createOverlapGuard, type OverlapGuard, type OverlapPolicy } from './overlapGuard';
 import { buildReport, isUnsubmitted, type RunOutcome, type RunReport, type UnsubmittedOutcome } from './report';
 import { createResultsFetcher, type ResultsFetcher, type ResultsFetcherConfig } from './resultsFetcher';
 
-/** One big portfolio, to be cut into batches of whole accounts by {@link chunkByAccount}. */
+/**
+ * One big portfolio, to be cut into batches of whole accounts by {@link chunkByAccount}: a
+ * loaded payload, or a file opened with `openPortfolio` (a {@link ChunkableRequest}), which
+ * is cut the same way without its positions ever being held.
+ */
 export interface ChunkedInput {
-  readonly payload: PortfolioRequest;
+  readonly payload: PortfolioRequest | ChunkableRequest;
   /** At most this many distinct accounts per batch. */
   readonly maxAccounts?: number;
   /** At most this many bytes of JSON per batch. */
@@ -272,7 +276,7 @@ function outcomeCollector() {
  * ```
  *
  * @param client the API client (its retry policy and 429 throttle apply to every request)
- * @param input batch payloads, or `{ payload, maxAccounts?, maxBytes? }` to chunk one portfolio
+ * @param input batch payloads, or `{ payload, maxAccounts?, maxBytes? }` to chunk one portfolio (loaded, or a file from `openPortfolio`)
  * @param config concurrency, mode, overlap policy, polling, results and scheduler; see {@link RunBatchesConfig}
  * @throws TypeError at call time when the input or any part of the configuration is invalid
  */
@@ -404,11 +408,13 @@ function chunksOf(input: RunBatchesInput): readonly (PortfolioRequest | Streamed
     return list as readonly (PortfolioRequest | StreamedPortfolioRequest)[];
   }
   const chunked = input as ChunkedInput;
-  if (typeof chunked !== 'object' || chunked === null || !isPayload(chunked.payload)) {
-    throw new TypeError('runBatches: input must be an array of portfolio requests or { payload, maxAccounts?, maxBytes? }');
+  if (typeof chunked !== 'object' || chunked === null || !(isPayload(chunked.payload) || isChunkable(chunked.payload))) {
+    throw new TypeError('runBatches: input must be an array of portfolio requests or { payload, maxAccounts?, maxBytes? } (payload loaded, or opened with openPortfolio)');
   }
   const { payload, maxAccounts, maxBytes } = chunked;
-  return chunkByAccount(payload, { ...(maxAccounts === undefined ? {} : { maxAccounts }), ...(maxBytes === undefined ? {} : { maxBytes }) });
+  const limits = { ...(maxAccounts === undefined ? {} : { maxAccounts }), ...(maxBytes === undefined ? {} : { maxBytes }) };
+  // An opened file cuts itself from the sizes counted when it was opened, each chunk read from the file when sent.
+  return isChunkable(payload) ? payload.chunks(limits) : chunkByAccount(payload, limits);
 }
 
 /** Options of {@link resumeBatches}. */
