@@ -8,67 +8,8 @@ import * as https from 'node:https';
 import { Readable } from 'node:stream';
 import crossFetch from 'cross-fetch';
 import { Observable } from 'rxjs';
-import { ConnectionError } from './errors';
 import type { Transport, TransportRequest, TransportResponse } from './transport';
-
-// Failures that happen before a connection exists: no byte of the request can have been
-// sent, so even a submit is safe to send again.
-const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
-
-/** The system error codes found on an error and its causes (node-fetch puts them on the error, undici on `cause`). */
-function errorCodes(error: unknown, depth = 0): string[] {
-  if (typeof error !== 'object' || error === null || depth > 4) return [];
-  const codes: string[] = [];
-  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
-  if (typeof code === 'string') codes.push(code);
-  codes.push(...errorCodes(cause, depth + 1));
-  if (Array.isArray(errors)) for (const inner of errors) codes.push(...errorCodes(inner, depth + 1));
-  return codes;
-}
-
-/**
- * Tells whether a failed fetch may have delivered the request: false only when the failure
- * is one of the "could not connect" codes and no response had started.
- *
- * Example: `mayHaveReachedServer(econnrefused, false)` → `false`
- *
- * @param error what fetch (or reading the body) rejected with
- * @param responseStarted true when the status line had already arrived
- */
-export function mayHaveReachedServer(error: unknown, responseStarted: boolean): boolean {
-  if (responseStarted) return true;
-  const codes = errorCodes(error);
-  return !(codes.length > 0 && codes.every((code) => NOT_SENT_CODES.has(code)));
-}
-
-// What a person reads instead of Node's syscall text (`connect ECONNREFUSED 127.0.0.1:1`).
-const CODE_TEXT: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed (temporary)',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connection timed out',
-  ECONNABORTED: 'connection aborted',
-  EPIPE: 'connection closed while sending',
-};
-
-/**
- * Why a fetch failed, without the URL: the message already starts with it, and node-fetch
- * repeats it (`request to URL failed, reason: …`).
- */
-function describe(error: unknown): string {
-  // Duck-typed: Node's own fetch throws errors of another realm under test runners.
-  const { message: text, name } = (typeof error === 'object' && error !== null ? error : {}) as { message?: unknown; name?: unknown };
-  if (typeof text !== 'string') return String(error);
-  const code = errorCodes(error)[0];
-  const message = (text || (typeof name === 'string' ? name : 'error')).replace(/^request to \S+ failed, reason: /, '');
-  // Bare syscall text or a generic wrapper ("fetch failed") says nothing beyond its code.
-  const generic = /^(?:(?:connect|read|write|getaddrinfo|socket) )?E[A-Z_]+\b/.test(message) || message === 'fetch failed';
-  if (code !== undefined && generic && CODE_TEXT[code] !== undefined) return `${CODE_TEXT[code]} (${code})`;
-  return code !== undefined && !message.includes(code) ? `${message} (${code})` : message;
-}
+import { AGENT_OPTIONS, incompleteBodyError, toConnectionError } from './transportSupport';
 
 type AddRequest = (this: http.Agent, request: http.ClientRequest, options: unknown) => void;
 
@@ -84,8 +25,7 @@ function failIncompleteBodies<A extends http.Agent>(agent: A): A {
     request.once('response', (response: http.IncomingMessage) => {
       response.once('close', () => {
         if (response.complete || request.listenerCount('error') === 0) return;
-        const error = Object.assign(new Error('connection closed before the response body was complete'), { code: 'ECONNRESET' });
-        request.emit('error', error);
+        request.emit('error', incompleteBodyError());
       });
     });
     addRequest.call(this, request, options);
@@ -98,15 +38,25 @@ function failIncompleteBodies<A extends http.Agent>(agent: A): A {
 let agents: { readonly http: http.Agent; readonly https: https.Agent } | undefined;
 function agentFor(url: URL): http.Agent {
   agents ??= {
-    http: failIncompleteBodies(new http.Agent({ keepAlive: true, timeout: 5000 })),
-    https: failIncompleteBodies(new https.Agent({ keepAlive: true, timeout: 5000 })),
+    http: failIncompleteBodies(new http.Agent(AGENT_OPTIONS)),
+    https: failIncompleteBodies(new https.Agent(AGENT_OPTIONS)),
   };
   return url.protocol === 'https:' ? agents.https : agents.http;
 }
 
-/** A response's headers as a plain object with lower-case names. */
+/**
+ * A response's headers as a plain object with lower-case names, values of a repeated
+ * header joined by ", " (what `get` answers). node-fetch's `raw()` when there is one: its
+ * `forEach` sorts and looks up every name again after each entry, ~12 µs of a poll.
+ */
 function lowerCaseHeaders(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};
+  const { raw } = headers as Headers & { raw?: () => Record<string, string[]> };
+  if (typeof raw === 'function') {
+    const all = raw.call(headers);
+    for (const name of Object.keys(all)) out[name.toLowerCase()] = all[name].join(', ');
+    return out;
+  }
   headers.forEach((value, name) => {
     out[name.toLowerCase()] = value;
   });
@@ -155,7 +105,8 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch):
           method: request.method,
           // node-fetch's own option (other fetches ignore it): see failIncompleteBodies.
           agent: agentFor,
-          headers: { ...request.headers },
+          // Not copied: every fetch copies them into its own Headers and never writes to ours.
+          headers: request.headers as Record<string, string>,
           signal: controller.signal,
           // node-fetch 2 takes a Node Readable; Node's own fetch takes it as an async iterable with duplex 'half'.
           body: body as RequestInit['body'],
@@ -182,12 +133,7 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch):
           }
           // Our own unsubscribe: the subscriber is gone and the AbortError is expected.
           if (controller.signal.aborted) return;
-          subscriber.error(
-            new ConnectionError(`${request.method} ${request.url}: ${describe(error)}`, {
-              cause: error,
-              mayHaveReachedServer: mayHaveReachedServer(error, responseStarted),
-            }),
-          );
+          subscriber.error(toConnectionError(request, error, responseStarted));
         },
       );
 
