@@ -11,6 +11,8 @@
 export { createClient } from './http/client';
 export type { ClientOptions, C9Client, BatchStatusResponse, AccountResultsQuery } from './http/client';
 export { fetchTransport } from './http/fetchTransport';
+export { nodeHttpTransport } from './http/nodeHttpTransport';
+export type { NodeHttpTransportOptions } from './http/nodeHttpTransport';
 export type { Transport, TransportRequest, TransportResponse, RequestBody } from './http/transport';
 export { isStreamedPortfolio } from './http/serializePayload';
 export type { StreamedPortfolioRequest } from './http/serializePayload';

@@ -1,59 +1,25 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { firstValueFrom } from 'rxjs';
 import { createClient } from '../../src/http/client';
 import { ConnectionError, InternalServerError, InvalidResponseError } from '../../src/http/errors';
-import { fetchTransport, mayHaveReachedServer } from '../../src/http/fetchTransport';
-import type { TransportResponse } from '../../src/http/transport';
+import { fetchTransport } from '../../src/http/fetchTransport';
+import { nodeHttpTransport } from '../../src/http/nodeHttpTransport';
+import type { Transport, TransportResponse } from '../../src/http/transport';
+import { errorOf, serve, within } from './support/localServer';
 
 const KEY = 'sk-transport-spec-KEY-13579';
 const BATCH = 'b-1';
 
-let servers: http.Server[] = [];
+// The default transport and the opt-in one promise the same behaviour: every real-socket
+// case below runs against both (nodeHttpTransport.spec.ts has only what is its own).
+const TRANSPORTS: ReadonlyArray<readonly [string, () => Transport]> = [
+  ['fetchTransport', () => fetchTransport()],
+  ['nodeHttpTransport', () => nodeHttpTransport()],
+];
 
-/** Starts a server on an ephemeral port of 127.0.0.1 and returns its base URL. */
-async function serve(handler: http.RequestListener): Promise<{ url: string; server: http.Server }> {
-  const server = http.createServer(handler);
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, server };
-}
+describe.each(TRANSPORTS)('%s', (_name, makeTransport) => {
+  const client = (endpoint: string) => createClient({ endpoint, apiKey: KEY, transport: makeTransport(), retry: { maxRetries: 0 } });
 
-afterEach(async () => {
-  const closing = servers.map(
-    (server) =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
-  servers = [];
-  await Promise.all(closing);
-});
-
-const client = (endpoint: string) =>
-  createClient({ endpoint, apiKey: KEY, transport: fetchTransport(), retry: { maxRetries: 0 } });
-
-/** Fails fast instead of hanging the suite when something that should happen does not. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
-function errorOf(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    () => {
-      throw new Error('expected an error');
-    },
-    (error: unknown) => error,
-  );
-}
-
-describe('fetchTransport', () => {
   it('should send the request and answer with status, lower-case headers and the body text', async () => {
     let seen: { method?: string; url?: string; headers?: http.IncomingHttpHeaders; body?: string } = {};
     const { url } = await serve((req, res) => {
@@ -66,7 +32,7 @@ describe('fetchTransport', () => {
       });
     });
     const response = await firstValueFrom(
-      fetchTransport()({ method: 'POST', url: `${url}/x?y=1`, headers: { 'content-type': 'application/json', 'x-custom': 'v' }, body: '{"a":1}' }),
+      makeTransport()({ method: 'POST', url: `${url}/x?y=1`, headers: { 'content-type': 'application/json', 'x-custom': 'v' }, body: '{"a":1}' }),
     );
     expect(response.status).toBe(201);
     expect(response.body).toBe('{"ok":true}');
@@ -123,7 +89,7 @@ describe('fetchTransport', () => {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '1000' });
       res.write('{"batch_id":"b-1",', () => res.socket?.destroy());
     });
-    const error = await within(errorOf(firstValueFrom(fetchTransport()({ method: 'GET', url: `${url}/x`, headers: {} }))), 2000, 'the body failing');
+    const error = await within(errorOf(firstValueFrom(makeTransport()({ method: 'GET', url: `${url}/x`, headers: {} }))), 2000, 'the body failing');
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).mayHaveReachedServer).toBe(true);
   });
@@ -133,7 +99,7 @@ describe('fetchTransport', () => {
       req.resume();
       req.on('end', () => req.socket.destroy());
     });
-    const error = await errorOf(firstValueFrom(fetchTransport()({ method: 'POST', url: `${url}/portfolios/batch`, headers: {}, body: '{}' })));
+    const error = await errorOf(firstValueFrom(makeTransport()({ method: 'POST', url: `${url}/portfolios/batch`, headers: {}, body: '{}' })));
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).mayHaveReachedServer).toBe(true);
   });
@@ -141,7 +107,7 @@ describe('fetchTransport', () => {
   it('should report a refused connection as a ConnectionError that never reached the server', async () => {
     const { url, server } = await serve(() => undefined);
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    const error = await errorOf(firstValueFrom(fetchTransport()({ method: 'POST', url: `${url}/portfolios/batch`, headers: {}, body: '{}' })));
+    const error = await errorOf(firstValueFrom(makeTransport()({ method: 'POST', url: `${url}/portfolios/batch`, headers: {}, body: '{}' })));
     expect(error).toBeInstanceOf(ConnectionError);
     expect((error as ConnectionError).mayHaveReachedServer).toBe(false);
     // The URL once, then why: not node-fetch's "request to URL failed, reason: connect ECONNREFUSED …".
@@ -164,7 +130,7 @@ describe('fetchTransport', () => {
         res.write('{"batch_id":"b-1",', () => halfWritten());
       });
       const events: string[] = [];
-      const subscription = fetchTransport()({ method: 'GET', url: `${url}/portfolios/batch/b-1`, headers: {} }).subscribe({
+      const subscription = makeTransport()({ method: 'GET', url: `${url}/portfolios/batch/b-1`, headers: {} }).subscribe({
         next: () => events.push('next'),
         error: (error: unknown) => events.push(`error ${String(error)}`),
         complete: () => events.push('complete'),
@@ -180,6 +146,53 @@ describe('fetchTransport', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it('should abort on unsubscribe before the response, closing the socket without an error', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let arrived!: () => void;
+      const requested = new Promise<void>((resolve) => (arrived = resolve));
+      let socketClosed!: () => void;
+      const closed = new Promise<void>((resolve) => (socketClosed = resolve));
+      // Never answers: only the client can end this.
+      const { url } = await serve((req) => {
+        req.socket.on('close', () => socketClosed());
+        arrived();
+      });
+      const events: string[] = [];
+      const subscription = makeTransport()({ method: 'GET', url: `${url}/portfolios/batch/b-1`, headers: {} }).subscribe({
+        next: () => events.push('next'),
+        error: (error: unknown) => events.push(`error ${String(error)}`),
+        complete: () => events.push('complete'),
+      });
+      await within(requested, 2000, 'the request arriving');
+      subscription.unsubscribe();
+      await within(closed, 2000, 'the server seeing the socket close');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(events).toEqual([]);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('should join a repeated response header with ", " and keep the request headers out of every error', async () => {
+    const { url } = await serve((_req, res) => {
+      res.setHeader('Set-Cookie', ['a=1', 'b=2']);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end('{}');
+    });
+    const response = await firstValueFrom(makeTransport()({ method: 'GET', url: `${url}/x`, headers: { authorization: `Bearer ${KEY}` } }));
+    expect(response.headers['set-cookie']).toBe('a=1, b=2');
+
+    const refused = await serve(() => undefined);
+    await new Promise<void>((resolve) => refused.server.close(() => resolve()));
+    const error = await errorOf(firstValueFrom(client(refused.url).getBatchStatus(BATCH)));
+    expect(error).toBeInstanceOf(ConnectionError);
+    for (const text of [(error as Error).message, String(error), JSON.stringify(error), (error as Error).stack ?? '']) expect(text).not.toContain(KEY);
   });
 
   it('should stream a body factory to the server intact', async () => {
@@ -200,7 +213,7 @@ describe('fetchTransport', () => {
       yield ']';
     }
     const response: TransportResponse = await firstValueFrom(
-      fetchTransport()({ method: 'POST', url: `${url}/portfolios/batch`, headers: { 'content-type': 'application/json' }, body }),
+      makeTransport()({ method: 'POST', url: `${url}/portfolios/batch`, headers: { 'content-type': 'application/json' }, body }),
     );
     expect(response.status).toBe(202);
     expect(encoding).toBe('chunked');
@@ -218,7 +231,7 @@ describe('fetchTransport', () => {
       yield '[';
       throw boom;
     }
-    const error = await errorOf(firstValueFrom(fetchTransport()({ method: 'POST', url: `${url}/p`, headers: {}, body })));
+    const error = await errorOf(firstValueFrom(makeTransport()({ method: 'POST', url: `${url}/p`, headers: {}, body })));
     expect(error).toBe(boom);
   });
 });
@@ -247,19 +260,5 @@ describe('fetchTransport with Node\'s own fetch', () => {
     expect((error as ConnectionError).mayHaveReachedServer).toBe(false);
     // Not "fetch failed": the code, from the error's cause, said in words.
     expect((error as ConnectionError).message).toBe(`GET ${refused.url}/p: connection refused (ECONNREFUSED)`);
-  });
-});
-
-describe('mayHaveReachedServer', () => {
-  it('should be false only for connect-phase failures before any response', () => {
-    const coded = (code: string) => Object.assign(new Error(code), { code });
-    expect(mayHaveReachedServer(coded('ECONNREFUSED'), false)).toBe(false);
-    expect(mayHaveReachedServer(coded('ENOTFOUND'), false)).toBe(false);
-    expect(mayHaveReachedServer(coded('EAI_AGAIN'), false)).toBe(false);
-    // Node's own fetch nests the code in `cause`.
-    expect(mayHaveReachedServer(new TypeError('fetch failed', { cause: coded('ECONNREFUSED') }), false)).toBe(false);
-    expect(mayHaveReachedServer(coded('ECONNRESET'), false)).toBe(true);
-    expect(mayHaveReachedServer(new Error('socket hang up'), false)).toBe(true);
-    expect(mayHaveReachedServer(coded('ECONNREFUSED'), true)).toBe(true);
   });
 });

@@ -68,6 +68,7 @@ const PUBLIC_RUNTIME_NAMES = [
   'loadHandles',
   'loadPortfolio',
   'makeApiError',
+  'nodeHttpTransport',
   'openPortfolio',
   'pollUntilTerminal',
   'readCsvPositions',

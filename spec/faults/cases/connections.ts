@@ -20,7 +20,7 @@ function outcomeOf(source: { subscribe(o: { error(e: unknown): void; complete():
   });
 }
 
-export const connectionCases: readonly FaultCase[] = [
+const onCrossFetch: readonly FaultCase[] = [
   {
     kind,
     name: 'connection refused (closed port): submit retried, then error',
@@ -177,3 +177,26 @@ export const connectionCases: readonly FaultCase[] = [
     },
   },
 ];
+
+// Rows run again on the opt-in nodeHttpTransport: a failure it sees must be classified (and
+// retried, or not) exactly as the default transport's is.
+const ON_NODE_HTTP: ReadonlySet<string> = new Set([
+  'reset before the answer on submit (batch was created)',
+  'reset before the answer on status ×2',
+  'reset mid-body on results ×2 (declared length not reached)',
+  'reset mid-body on submit (batch was created)',
+  'keep-alive race: every GET on a reused socket is reset',
+  'keep-alive race on a second submit (reused socket reset): not resent',
+]);
+
+const onNodeHttp = onCrossFetch
+  .filter((c) => ON_NODE_HTTP.has(c.name))
+  .map((c): FaultCase => ({
+    ...c,
+    name: `${c.name} [nodeHttpTransport]`,
+    run: (ctx) => c.run({ ...ctx, rig: (options) => ctx.rig({ ...options, transport: 'node' }) }),
+  }));
+// A renamed row must not drop out of this list unnoticed.
+if (onNodeHttp.length !== ON_NODE_HTTP.size) throw new Error('connections: a row named in ON_NODE_HTTP does not exist');
+
+export const connectionCases: readonly FaultCase[] = [...onCrossFetch, ...onNodeHttp];

@@ -4,10 +4,12 @@
  * with several retries still takes a fraction of a second.
  */
 import crossFetch from 'cross-fetch';
-import { Subscription } from 'rxjs';
+import { Subscription, defer, tap } from 'rxjs';
 import type { PortfolioRequest, Position } from '../../../src/codecs';
 import { startEmulator, type EmulatorHandle, type EmulatorOptions } from '../../../src/emulator';
 import { createClient, type C9Client } from '../../../src/http/client';
+import { nodeHttpTransport } from '../../../src/http/nodeHttpTransport';
+import type { Transport } from '../../../src/http/transport';
 import { ApiError, BatchFailedError, BatchTimeoutError, ConnectionError, DecodeError, InvalidResponseError, ResponseTimeoutError } from '../../../src/http/errors';
 import type { RetryConfig } from '../../../src/http/retry';
 import type { PollConfig } from '../../../src/operators/pollUntilTerminal';
@@ -32,6 +34,8 @@ export interface RigOptions {
   readonly poll?: PollConfig;
   /** Make the client with this key instead of {@link KEY}. */
   readonly apiKey?: string;
+  /** 'node': the client sends through the opt-in nodeHttpTransport instead of cross-fetch. */
+  readonly transport?: 'node';
 }
 
 /** A runBatch subscription in progress. */
@@ -95,7 +99,20 @@ export async function startRig(options: RigOptions = {}): Promise<Rig> {
     entry.status = response.status;
     return response;
   }) as typeof globalThis.fetch;
-  const client = createClient({ endpoint: proxy.url, apiKey: options.apiKey ?? KEY, fetch: loggingFetch, retry: { ...FAST_RETRY, ...options.retry } });
+  // The same note of each request, taken at the transport when there is no fetch to wrap.
+  const loggingNodeHttp = (inner: Transport): Transport => (request) =>
+    defer(() => {
+      const entry: ClientRequestLog = { method: request.method, path: new URL(request.url).pathname, sentAt: performance.now(), answeredAt: undefined, status: undefined };
+      sent.push(entry);
+      return inner(request).pipe(
+        tap((response) => {
+          entry.answeredAt = performance.now();
+          entry.status = response.status;
+        }),
+      );
+    });
+  const sending = options.transport === 'node' ? { transport: loggingNodeHttp(nodeHttpTransport()) } : { fetch: loggingFetch };
+  const client = createClient({ endpoint: proxy.url, apiKey: options.apiKey ?? KEY, ...sending, retry: { ...FAST_RETRY, ...options.retry } });
   const poll = { ...FAST_POLL, ...options.poll };
 
   const start = (payload: PortfolioRequest, config: RunBatchConfig = {}, onEvent?: (event: BatchEvent) => void): RunningBatch =>
