@@ -78,7 +78,8 @@ function lowerCaseHeaders(headers: Headers): Record<string, string> {
 
 /**
  * A {@link Transport} on `fetch` (cross-fetch, i.e. node-fetch 2 on Node, by default).
- * Each subscription sends one request with its own AbortController and reads the body as
+ * Each subscription sends one request (cancelled by destroying node-fetch's ClientRequest,
+ * or through an AbortSignal for any other fetch) and reads the body as
  * text; unsubscribing aborts it, even mid-download, and the abort is never reported as an
  * error. A body factory is streamed as a Node Readable, so large payloads are never held
  * as one string.
