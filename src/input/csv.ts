@@ -10,6 +10,9 @@ import { CsvLineTracker } from './lineTracker';
 import { checkPosition } from './validate';
 import { fileErrorReason } from './fileErrors';
 
+/** Bytes per read of a CSV file. */
+const READ_BYTES = 16 * 1024;
+
 /** A record longer than this is refused: usually a quote that is never closed, swallowing the rest of the file. */
 export const MAX_CSV_RECORD_BYTES = 4 * 1024 * 1024;
 
@@ -92,7 +95,10 @@ export async function* csvPositions(file: string, options: CsvReadOptions = {}):
     relax_quotes: false,
     max_record_size: MAX_CSV_RECORD_BYTES,
   });
-  const input = source ?? (range === undefined ? createReadStream(file) : createReadStream(file, { start: range.start, end: range.end - 1 }));
+  // 16 KB reads, not 64: the parser turns a whole read into records at once (~1,700 of a
+  // 64 KB read), and records waiting in the stream's buffer when a young collection runs
+  // survive it, which is what makes V8 grow the young generation (up to 32 MB) on a long file.
+  const input = source ?? createReadStream(file, { highWaterMark: READ_BYTES, ...(range === undefined ? {} : { start: range.start, end: range.end - 1 }) });
   // pipeline destroys every stage on error or early exit, so the file is closed either way.
   const records: Readable = pipeline(input, tracker, parser, () => undefined);
 

@@ -79,12 +79,75 @@ class Column<T extends Float64Array | Uint32Array> {
   addToLast(value: number): void {
     this.data[this.length - 1] += value;
   }
+  /** The rows (a view: copying would hold both at the peak). */
   trimmed(): T {
-    return this.data.slice(0, this.length) as T;
+    return this.data.subarray(0, this.length) as T;
   }
 }
 
 const float64 = (size: number): Float64Array => new Float64Array(size);
+
+/** Strings kept as UTF-16 code units in a growing buffer outside the JS heap (exact for any string, lone surrogates included). */
+class CodeStore {
+  private data = Buffer.allocUnsafe(32 * 1024);
+  private used = 0;
+  private readonly ends = new Column(float64(1024), float64);
+
+  push(text: string): void {
+    const bytes = text.length * 2;
+    if (this.used + bytes > this.data.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.used + bytes));
+      this.data.copy(next, 0, 0, this.used);
+      this.data = next;
+    }
+    // UTF-16LE copies the code units as they are: the string comes back identical.
+    this.used += this.data.write(text, this.used, 'utf16le');
+    this.ends.push(this.used);
+  }
+
+  /** The strings, in the order pushed. */
+  strings(): string[] {
+    const out = new Array<string>(this.ends.length);
+    let start = 0;
+    for (let i = 0; i < this.ends.length; i++) {
+      const end = this.ends.data[i];
+      out[i] = this.data.toString('utf16le', start, end);
+      start = end;
+    }
+    return out;
+  }
+}
+
+/** A printable ASCII string JSON writes as is, between quotes (no `"`, `\\` or control character). */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/**
+ * The UTF-8 length of `JSON.stringify(position)` without building it (a quarter of the CPU,
+ * and no garbage) when every field is a plain ASCII string, as CSV fields almost always are;
+ * any other position is measured by writing it.
+ */
+class JsonSizer {
+  /** `"key":` plus a comma, per field name seen (a CSV file has a few; NDJSON may have more, so the cache is bounded). */
+  private readonly keyBytes = new Map<string, number>();
+
+  bytes(position: Position): number {
+    let n = 1;
+    for (const key in position) {
+      const value: unknown = position[key];
+      if (typeof value !== 'string' || !PLAIN_JSON.test(value) || !Object.prototype.hasOwnProperty.call(position, key)) {
+        return Buffer.byteLength(JSON.stringify(position));
+      }
+      let keyBytes = this.keyBytes.get(key);
+      if (keyBytes === undefined) {
+        keyBytes = Buffer.byteLength(JSON.stringify(key)) + 2;
+        if (this.keyBytes.size < 1000) this.keyBytes.set(key, keyBytes);
+      }
+      n += keyBytes + value.length + 2;
+    }
+    // `{` + fields each with a trailing comma, the last comma being the `}`; `{}` is 2.
+    return n === 1 ? 2 : n;
+  }
+}
 const uint32 = (size: number): Uint32Array => new Uint32Array(size);
 
 /**
@@ -105,8 +168,11 @@ interface Scan {
   readonly accountPositions: Uint32Array;
   /** JSON bytes of each account's positions, each plus one comma, as chunkByAccount counts them. */
   readonly accountBytes: Float64Array;
-  /** The one run of rows of each account, or -1 when its rows are in several places of the file. */
-  readonly accountRun: Int32Array;
+  /**
+   * The one run of rows of each account, or -1 when its rows are in several places of the
+   * file; undefined when every account is one run (run `i` is account `i`).
+   */
+  readonly accountRun: Int32Array | undefined;
   /** File offset of each run's first record (NaN: unknown, no range reads). */
   readonly runOffset: Float64Array;
   /** Line of each run's first record. */
@@ -162,12 +228,16 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   const stamp = await stampOf(file);
   // One entry per run of rows of the same account: for a file grouped by account that is
   // one per account, and no hash table (a Set of 200,000 codes and its regrown copies took
-  // ~10 MB until the next full GC; these columns take ~5 MB).
-  const runs: string[] = [];
+  // ~10 MB until the next full GC). The codes are kept as UTF-16 bytes outside the JS heap
+  // until the read is done: 200,000 code strings kept as they are read survive every young
+  // collection, and that steady survival is what makes V8 grow the young generation to its
+  // 32 MB maximum (a 1M-position pass peaked ~20 MB higher so).
+  const codes = new CodeStore();
   const runOffset = new Column(float64(1024), float64);
   const runLine = new Column(uint32(1024), uint32);
   const runPositions = new Column(uint32(1024), uint32);
   const runBytes = new Column(float64(1024), float64);
+  const measure = new JsonSizer();
   const cursor: CsvCursor = { line: 0, offset: Number.NaN, header: undefined };
   let positionCount = 0;
   let previous: string | undefined;
@@ -175,7 +245,7 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
     positionCount++;
     if (position.account_code !== previous) {
       previous = position.account_code;
-      runs.push(previous);
+      codes.push(previous);
       runOffset.push(cursor.offset);
       runLine.push(cursor.line);
       runPositions.push(0);
@@ -183,9 +253,10 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
     }
     runPositions.addToLast(1);
     // As chunkByAccount counts a position: its JSON, plus one comma.
-    runBytes.addToLast(Buffer.byteLength(JSON.stringify(position)) + 1);
+    runBytes.addToLast(measure.bytes(position) + 1);
   }
   if (positionCount === 0) throw new InputError({ file }, 'the file holds no positions');
+  const runs = codes.strings();
   const scan = scanOf(runs, positionCount, runPositions.trimmed(), runBytes.trimmed(), runOffset.trimmed(), runLine.trimmed(), cursor.header, stamp);
   return streamedPortfolioFile(file, format, scan, { kind: 'all' }, 'file', {});
 }
@@ -210,14 +281,15 @@ function scanOf(
   header: readonly string[] | undefined,
   stamp: FileStamp,
 ): Scan {
-  const sorted: string[] = [];
-  for (const code of [...runs].sort()) if (code !== sorted[sorted.length - 1]) sorted.push(code);
+  // One sorted copy, its repeats dropped in place (a second array and the copies it grows through cost more than the codes' pointers).
+  const sorted = runs.slice().sort();
+  let distinct = 1;
+  for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[distinct - 1]) sorted[distinct++] = sorted[i];
+  sorted.length = distinct;
   let ofSorted: Uint32Array | undefined;
   const base = { sorted, positionCount, runOffset, runLine, header, stamp };
   if (sorted.length === runs.length) {
     // Every account in one run (the usual export): the runs are the accounts.
-    const accountRun = new Int32Array(runs.length);
-    for (let i = 0; i < accountRun.length; i++) accountRun[i] = i;
     const accountOfSorted = (): Uint32Array => {
       if (ofSorted === undefined) {
         ofSorted = new Uint32Array(sorted.length);
@@ -225,7 +297,7 @@ function scanOf(
       }
       return ofSorted;
     };
-    return { ...base, accountCodes: runs, accountOfSorted, accountPositions: runPositions, accountBytes: runBytes, accountRun };
+    return { ...base, accountCodes: runs, accountOfSorted, accountPositions: runPositions, accountBytes: runBytes, accountRun: undefined };
   }
   ofSorted = new Uint32Array(sorted.length).fill(0xffffffff);
   const accountCodes: string[] = [];
@@ -301,10 +373,11 @@ function selectedAccounts(scan: Scan, selection: Selection): { readonly from: nu
 function byteRange(scan: Scan, selection: Selection): CsvRange | undefined {
   if (scan.header === undefined || selection.kind !== 'range') return undefined;
   const { from, to } = selection;
-  const first = scan.accountRun[from];
-  const last = scan.accountRun[to - 1];
+  const runOf = (account: number): number => (scan.accountRun === undefined ? account : scan.accountRun[account]);
+  const first = runOf(from);
+  const last = runOf(to - 1);
   if (first < 0 || last < 0 || last - first !== to - 1 - from) return undefined;
-  for (let i = from; i < to; i++) if (scan.accountRun[i] < 0) return undefined;
+  for (let i = from; i < to; i++) if (runOf(i) < 0) return undefined;
   const start = scan.runOffset[first];
   const end = last + 1 < scan.runOffset.length ? scan.runOffset[last + 1] : scan.stamp.size;
   if (!Number.isFinite(start) || !Number.isFinite(end)) return undefined;
@@ -345,7 +418,7 @@ function streamedPortfolioFile(
   let scattered = false;
   eachSelected((account) => {
     expected += scan.accountPositions[account];
-    if (scan.accountRun[account] < 0) scattered = true;
+    if (scan.accountRun !== undefined && scan.accountRun[account] < 0) scattered = true;
   });
   const isKept: (code: string) => boolean =
     selection.kind === 'all'
