@@ -5,15 +5,19 @@
  *
  * - one: `openPortfolio` + one `client.submitBatch(book)`: the file is checked once, then read
  *   again while the body is written (what an unchunked `c9-batch run` does);
- * - chunked: `loadPortfolio` + `chunkByAccount({ maxAccounts })` + one submit after the other
- *   (what `c9-batch run --chunk-accounts` does);
- * - loaded: `loadPortfolio` + one submit (the one-batch path before openPortfolio, for comparison;
- *   P3_MODES=one,chunked,loaded).
+ * - chunked: `openPortfolio` + `book.chunks({ maxAccounts })`, 4 submits in flight (the default
+ *   --concurrency): what `c9-batch run --chunk-accounts` does; each chunk reads only its own
+ *   rows of the file (a file grouped by account, as this one is) while its body is written;
+ * - loaded: `loadPortfolio` + one submit, and loaded-chunked: `loadPortfolio` + `chunkByAccount`
+ *   (the paths before openPortfolio, for comparison; P3_MODES=one,chunked,loaded,loaded-chunked).
  */
 const fs = require('node:fs');
-const { firstValueFrom } = require('rxjs');
+const { firstValueFrom, from, lastValueFrom, mergeMap } = require('rxjs');
 const { createClient, loadPortfolio, openPortfolio, chunkByAccount } = require('../dist');
 const { childOptions } = require('./lib/proc');
+
+/** `c9-batch run --concurrency` by default. */
+const CONCURRENCY = 4;
 
 function vmHwmBytes() {
   try {
@@ -59,6 +63,15 @@ async function main() {
   } else if (mode === 'loaded') {
     await submit(await load());
   } else if (mode === 'chunked') {
+    const book = await openPortfolio(file);
+    afterOpen = { rss: process.memoryUsage().rss, heapUsed: process.memoryUsage().heapUsed, accounts: book.accountCodes.length };
+    const chunks = book.chunks({ maxAccounts });
+    const s0 = process.hrtime.bigint();
+    await lastValueFrom(from(chunks).pipe(mergeMap((chunk) => client.submitBatch(chunk), CONCURRENCY)), { defaultValue: undefined });
+    submitNs += process.hrtime.bigint() - s0;
+    batches += chunks.length;
+    positions += book.positionCount;
+  } else if (mode === 'loaded-chunked') {
     const payload = await load();
     for (const chunk of chunkByAccount(payload, { maxAccounts })) await submit(chunk);
   } else {

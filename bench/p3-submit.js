@@ -78,8 +78,8 @@ async function runP3({ positions, maxAccounts = 1000, log }) {
           `of which ${(one.baselineRss / 1e6).toFixed(0)} MB is the started client before reading (Node + rxjs + cross-fetch), ${over(one)}× above it; ` +
           `${(one.afterOpen.rss / 1e6).toFixed(0)} MB RSS / ${(one.afterOpen.heapUsed / 1e6).toFixed(1)} MB JS heap once opened (${one.afterOpen.accounts} account codes kept); ${one.mbPerS.toFixed(1)} MB/s to the 202` +
           (chunked
-            ? ` | chunked by account (${maxAccounts}/batch, ${chunked.batches} submits; loadPortfolio + chunkByAccount, the path of c9-batch run --chunk-accounts): ` +
-              `${(chunked.peak / size).toFixed(2)}×, ${chunked.mbPerS.toFixed(1)} MB/s`
+            ? ` | chunked by account (${maxAccounts}/batch, ${chunked.batches} submits, 4 in flight; openPortfolio + chunks(), the path of c9-batch run --chunk-accounts, each chunk reading only its own byte range of the file): ` +
+              `${(chunked.peak / 1e6).toFixed(0)} MB peak, ${(chunked.peak / size).toFixed(2)}× (${over(chunked)}× above the started client), ${chunked.mbPerS.toFixed(1)} MB/s`
             : ''),
       },
       {
@@ -87,7 +87,7 @@ async function runP3({ positions, maxAccounts = 1000, log }) {
         name: 'large submit: throughput (MB/s, info)',
         value: one.mbPerS,
         target: undefined,
-        detail: `CSV MB ÷ seconds from opening the file to the 202, one batch via openPortfolio (the file is parsed twice: checked when opened, read again while sent; server receive + validate included)`,
+        detail: `CSV MB ÷ seconds from opening the file to the 202, one batch via openPortfolio (the file is parsed twice: checked whole when opened, before anything is sent, then read again while the body is written; server receive + validate included)`,
       },
     ],
     raw: { file, size, ...results },
