@@ -41,7 +41,7 @@ export type { ChunkedInput, FollowConfig, ResumeBatchesConfig, RunBatchesConfig,
 export { BatchHandleCodec, loadHandles, recordHandles, saveHandles } from './streams/batchHandle';
 export type { BatchHandle } from './streams/batchHandle';
 export { chunkByAccount } from './streams/chunkByAccount';
-export type { ChunkByAccountConfig } from './streams/chunkByAccount';
+export type { ChunkableRequest, ChunkByAccountConfig } from './streams/chunkByAccount';
 export { createBatchWatcher } from './streams/batchWatcher';
 export type { BatchWatcher } from './streams/batchWatcher';
 export { createResultsFetcher } from './streams/resultsFetcher';
