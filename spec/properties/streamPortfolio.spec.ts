@@ -12,9 +12,7 @@
  * Seed and runs: each run of this file draws a fresh seed and writes it to stderr; a failure
  * reproduces with `FC_SEED=<seed> npx jest spec/properties/streamPortfolio.spec.ts`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { defer, firstValueFrom, from, lastValueFrom, toArray } from 'rxjs';
 import { startEmulator, type EmulatorHandle } from '../../src/emulator';
@@ -23,6 +21,7 @@ import { serializeStreamedPayload } from '../../src/http/serializePayload';
 import { loadPortfolio, openPortfolio } from '../../src/input';
 import { chunkByAccount } from '../../src/streams/chunkByAccount';
 import { runBatches, type RunBatchesConfig, type RunBatchesEvent } from '../../src/streams/runBatches';
+import { useHeldEmulator } from '../support/heldEmulator';
 import { announceSeed, checkProperty, describeRuns, propertySettings, timeoutFor } from '../support/fastCheck';
 import { csvStyle, csvTables, expectSameData, jsonPositions, payloadOptions, writeCsv } from './arbitraries';
 
@@ -85,29 +84,15 @@ async function text(chunks: AsyncIterable<string>): Promise<string> {
 }
 
 describe('openPortfolio (properties)', () => {
-  let emulator: EmulatorHandle;
-  let client: C9Client;
-  let dir: string;
-  let fileCount = 0;
-
-  beforeAll(async () => {
-    announceSeed(settings, 'spec/properties/streamPortfolio.spec.ts');
-    dir = mkdtempSync(join(tmpdir(), 'c9-prop-stream-'));
-    emulator = await startEmulator({ apiKeys: [KEY], msPerAccount: 0 });
-    emulator.faults.holdBatch('*', 'queued');
-    client = createClient({ endpoint: emulator.url, apiKey: KEY });
-  });
-  afterAll(async () => {
-    await emulator.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const rig = useHeldEmulator(KEY, 'c9-prop-stream-');
+  beforeAll(() => announceSeed(settings, 'spec/properties/streamPortfolio.spec.ts'));
 
   it(`should send exactly the JSON loadPortfolio's payload sends, for any file that loads (${describeRuns(settings, RUNS)})`, async () => {
     await checkProperty(
       settings,
       RUNS,
       fc.asyncProperty(cases, fc.option(payloadOptions, { nil: undefined }), async (c, overrides) => {
-        const path = join(dir, `book-${++fileCount}${c.ext}`);
+        const path = rig.file('book', c.ext);
         writeFileSync(path, c.content);
         try {
           let loaded = await loadPortfolio(path).catch(() => undefined);
@@ -124,10 +109,10 @@ describe('openPortfolio (properties)', () => {
           // The body text, byte for byte (the options after the portfolio).
           expect(await text(serializeStreamedPayload(book, { chunkPositions: 3 })())).toBe(portfolioFirst(portfolio, options));
 
-          await firstValueFrom(client.submitBatch(loaded));
-          const viaLoad = emulator.stats.lastSubmittedPayloads.get(KEY);
-          await firstValueFrom(client.submitBatch(book));
-          const viaStream = emulator.stats.lastSubmittedPayloads.get(KEY);
+          await firstValueFrom(rig.client.submitBatch(loaded));
+          const viaLoad = rig.emulator.stats.lastSubmittedPayloads.get(KEY);
+          await firstValueFrom(rig.client.submitBatch(book));
+          const viaStream = rig.emulator.stats.lastSubmittedPayloads.get(KEY);
           // Same values and types; key order aside (the stream writes the portfolio first).
           expectSameData(viaStream, viaLoad);
         } finally {
@@ -142,7 +127,7 @@ describe('openPortfolio (properties)', () => {
       settings,
       40,
       fc.asyncProperty(chunkCases, chunkLimits, fc.option(payloadOptions, { nil: undefined }), async (c, limits, overrides) => {
-        const path = join(dir, `chunks-${++fileCount}${c.ext}`);
+        const path = rig.file('chunks', c.ext);
         writeFileSync(path, c.content);
         try {
           const loaded = await loadPortfolio(path).catch(() => undefined);
@@ -211,7 +196,7 @@ describe('openPortfolio (properties)', () => {
         settings,
         12,
         fc.asyncProperty(chunkCases, chunkLimits, fc.boolean(), async (c, limits, tooLarge) => {
-          const path = join(dir, `run-${++fileCount}${c.ext}`);
+          const path = rig.file('run', c.ext);
           writeFileSync(path, c.content);
           try {
             const loaded = await loadPortfolio(path).catch(() => undefined);

@@ -13,16 +13,14 @@
  * name. A failure reproduces with `FC_SEED=<seed> npx jest spec/properties/submitEndToEnd.spec.ts`
  * (or `FC_SEED=<seed> npm test`). `FC_RUNS=<n>` sets the run count (a tenth of it for the large one).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { firstValueFrom } from 'rxjs';
 import type { PortfolioRequest } from '../../src/codecs';
-import { startEmulator, type EmulatorHandle } from '../../src/emulator';
-import { createClient, STREAM_BODY_POSITIONS, type C9Client } from '../../src/http/client';
+import { STREAM_BODY_POSITIONS } from '../../src/http/client';
 import { loadPortfolio } from '../../src/input';
 import { chunkByAccount } from '../../src/streams/chunkByAccount';
+import { useHeldEmulator } from '../support/heldEmulator';
 import { announceSeed, checkProperty, describeRuns, largeRunsOf, propertySettings, timeoutFor } from '../support/fastCheck';
 import {
   csvStyle,
@@ -70,40 +68,26 @@ const chunking = fc.option(
 );
 
 describe('submitBatch end to end (properties)', () => {
-  let emulator: EmulatorHandle;
-  let client: C9Client;
-  let dir: string;
-  let fileCount = 0;
-
-  beforeAll(async () => {
-    announceSeed(settings, 'spec/properties/submitEndToEnd.spec.ts');
-    dir = mkdtempSync(join(tmpdir(), 'c9-prop-e2e-'));
-    emulator = await startEmulator({ apiKeys: [KEY], msPerAccount: 0 });
-    emulator.faults.holdBatch('*', 'queued');
-    client = createClient({ endpoint: emulator.url, apiKey: KEY });
-  });
-  afterAll(async () => {
-    await emulator.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const rig = useHeldEmulator(KEY, 'c9-prop-e2e-');
+  beforeAll(() => announceSeed(settings, 'spec/properties/submitEndToEnd.spec.ts'));
 
   /** Loads, chunks and submits one case; checks what the emulator received against the input. */
   async function submitAndCompare(c: Case, limits: { maxAccounts?: number; maxBytes?: number } | undefined): Promise<void> {
-    const path = join(dir, `book-${++fileCount}${c.ext}`);
+    const path = rig.file('book', c.ext);
     writeFileSync(path, c.content);
     const payload = await loadPortfolio(path);
     rmSync(path);
     const batches = limits === undefined ? [payload] : chunkByAccount(payload, limits);
-    const submitsBefore = emulator.stats.requests.submit;
+    const submitsBefore = rig.emulator.stats.requests.submit;
 
     const received: PortfolioRequest[] = [];
     for (const batch of batches) {
-      await firstValueFrom(client.submitBatch(batch));
-      received.push(emulator.stats.lastSubmittedPayloads.get(KEY) as PortfolioRequest);
+      await firstValueFrom(rig.client.submitBatch(batch));
+      received.push(rig.emulator.stats.lastSubmittedPayloads.get(KEY) as PortfolioRequest);
     }
 
     // One POST per batch: nothing sent twice.
-    expect(emulator.stats.requests.submit - submitsBefore).toBe(batches.length);
+    expect(rig.emulator.stats.requests.submit - submitsBefore).toBe(batches.length);
     // Each batch carries the file's options, unchanged.
     for (const body of received) {
       const { portfolio: _positions, ...options } = body;
