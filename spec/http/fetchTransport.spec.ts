@@ -114,20 +114,27 @@ describe.each(TRANSPORTS)('%s', (_name, makeTransport) => {
     expect((error as ConnectionError).message).toBe(`POST ${url}/portfolios/batch: connection refused (ECONNREFUSED)`);
   });
 
-  it('should abort on unsubscribe while the body is downloading, without an error or unhandled rejection', async () => {
+  /**
+   * Serves `handle`, sends a GET, unsubscribes once the server calls `ready` (and `settleMs`
+   * later), and expects the server to see the socket close, with nothing emitted and no
+   * unhandled rejection.
+   */
+  async function expectQuietAbort(
+    handle: (req: http.IncomingMessage, res: http.ServerResponse, ready: () => void) => void,
+    readiness: string,
+    settleMs: number,
+  ): Promise<void> {
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown) => unhandled.push(reason);
     process.on('unhandledRejection', onUnhandled);
     try {
-      let halfWritten!: () => void;
-      const written = new Promise<void>((resolve) => (halfWritten = resolve));
+      let ready!: () => void;
+      const isReady = new Promise<void>((resolve) => (ready = resolve));
       let socketClosed!: () => void;
       const closed = new Promise<void>((resolve) => (socketClosed = resolve));
       const { url } = await serve((req, res) => {
         req.socket.on('close', () => socketClosed());
-        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100000' });
-        // Half a body, then nothing: only the client can end this.
-        res.write('{"batch_id":"b-1",', () => halfWritten());
+        handle(req, res, ready);
       });
       const events: string[] = [];
       const subscription = makeTransport()({ method: 'GET', url: `${url}/portfolios/batch/b-1`, headers: {} }).subscribe({
@@ -135,9 +142,8 @@ describe.each(TRANSPORTS)('%s', (_name, makeTransport) => {
         error: (error: unknown) => events.push(`error ${String(error)}`),
         complete: () => events.push('complete'),
       });
-      await within(written, 2000, 'the server writing half a body');
-      // Let the client receive the headers, so the abort lands in the body download.
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await within(isReady, 2000, readiness);
+      if (settleMs > 0) await new Promise((resolve) => setTimeout(resolve, settleMs));
       subscription.unsubscribe();
       await within(closed, 2000, 'the server seeing the socket close');
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -146,37 +152,24 @@ describe.each(TRANSPORTS)('%s', (_name, makeTransport) => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  }
+
+  it('should abort on unsubscribe while the body is downloading, without an error or unhandled rejection', async () => {
+    // Half a body, then nothing: only the client can end this. The 20 ms let the client
+    // receive the headers, so the abort lands in the body download.
+    await expectQuietAbort(
+      (_req, res, ready) => {
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '100000' });
+        res.write('{"batch_id":"b-1",', () => ready());
+      },
+      'the server writing half a body',
+      20,
+    );
   });
 
   it('should abort on unsubscribe before the response, closing the socket without an error', async () => {
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
-      let arrived!: () => void;
-      const requested = new Promise<void>((resolve) => (arrived = resolve));
-      let socketClosed!: () => void;
-      const closed = new Promise<void>((resolve) => (socketClosed = resolve));
-      // Never answers: only the client can end this.
-      const { url } = await serve((req) => {
-        req.socket.on('close', () => socketClosed());
-        arrived();
-      });
-      const events: string[] = [];
-      const subscription = makeTransport()({ method: 'GET', url: `${url}/portfolios/batch/b-1`, headers: {} }).subscribe({
-        next: () => events.push('next'),
-        error: (error: unknown) => events.push(`error ${String(error)}`),
-        complete: () => events.push('complete'),
-      });
-      await within(requested, 2000, 'the request arriving');
-      subscription.unsubscribe();
-      await within(closed, 2000, 'the server seeing the socket close');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(events).toEqual([]);
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    // Never answers: only the client can end this.
+    await expectQuietAbort((_req, _res, ready) => ready(), 'the request arriving', 0);
   });
 
   it('should join a repeated response header with ", " and keep the request headers out of every error', async () => {
