@@ -14,19 +14,11 @@
 const fs = require('node:fs');
 const { firstValueFrom, from, lastValueFrom, mergeMap } = require('rxjs');
 const { createClient, loadPortfolio, openPortfolio, chunkByAccount } = require('../dist');
+const { peakRssBytes } = require('./lib/peakRss');
 const { childOptions } = require('./lib/proc');
 
 /** `c9-batch run --concurrency` by default. */
 const CONCURRENCY = 4;
-
-function vmHwmBytes() {
-  try {
-    const m = /VmHWM:\s+(\d+)\s+kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
-    return m ? Number(m[1]) * 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 async function main() {
   const { mode, file, url, apiKey, maxAccounts } = childOptions();
@@ -78,7 +70,7 @@ async function main() {
     throw new Error(`unknown mode ${mode}`);
   }
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.send({ ms, submitMs: Number(submitNs) / 1e6, batches, positions, baselineRss, afterLoad, afterOpen, maxRssBytes: process.resourceUsage().maxRSS * 1024, vmHwmBytes: vmHwmBytes() }, () => process.exit(0));
+  process.send({ ms, submitMs: Number(submitNs) / 1e6, batches, positions, baselineRss, afterLoad, afterOpen, peakRssBytes: peakRssBytes() }, () => process.exit(0));
 }
 
 main().catch((error) => {

@@ -50,7 +50,7 @@ async function runP3({ positions, maxAccounts = 1000, log }) {
     for (const mode of (process.env.P3_MODES ?? 'one,chunked').split(',')) {
       const r = await runClient({ mode, file, url: emu.url, apiKey: emu.apiKey, maxAccounts });
       if (r.positions !== positions) throw new Error(`P3 ${mode}: submitted ${r.positions} positions, expected ${positions}`);
-      const peak = Math.max(r.maxRssBytes, r.vmHwmBytes ?? 0);
+      const peak = r.peakRssBytes;
       results[mode] = { ...r, peak, mbPerS: size / 1e6 / (r.ms / 1000) };
       log(
         `  ${mode.padEnd(8)}: ${r.batches} batch(es), ${(r.ms / 1000).toFixed(2)} s (${(r.submitMs / 1000).toFixed(2)} s of it waiting for 202s), ` +
