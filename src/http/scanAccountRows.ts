@@ -173,7 +173,7 @@ function keptIndexes(rows: Rows, accountCodes: ReadonlySet<string>): number[] {
  * The rows of a `GET /results/accounts` body that `filterAccountRows(JSON.parse(text), accountCodes)`
  * keeps, equal and in the same order, with only those rows parsed. `undefined` means "parse it
  * the usual way": the body is not a JSON array (malformed, truncated, another value: the usual
- * way reports exactly what JSON.parse says), nests deeper than the fast path reads, or the
+ * way reports exactly what JSON.parse says), nests deeper or holds a row larger than the fast path reads, or the
  * batch wants about half the store or more (one JSON.parse is then cheaper than a scan and a
  * parse per row).
  *
@@ -183,7 +183,16 @@ function keptIndexes(rows: Rows, accountCodes: ReadonlySet<string>): number[] {
  * @param accountCodes the accounts wanted
  */
 export function scanAccountRows(text: string, accountCodes: ReadonlySet<string>): unknown[] | undefined {
-  const rows = readRows(text, accountCodes.size);
+  let rows: ReturnType<typeof readRows>;
+  try {
+    rows = readRows(text, accountCodes.size);
+  } catch (error) {
+    // A row too large for the patterns (hundreds of thousands of array entries or escapes)
+    // overflows the regular expression engine's backtracking stack: valid JSON that the
+    // usual way reads, so decline rather than fail the request.
+    if (error instanceof RangeError) return undefined;
+    throw error;
+  }
   if (rows === NOT_READ || rows === MOSTLY_WANTED) return undefined;
   return keptIndexes(rows, accountCodes).map((r) => JSON.parse(text.slice(rows.starts[r], rows.ends[r])) as unknown);
 }
