@@ -103,10 +103,11 @@ describe('scanAccountRows', () => {
   });
 
   it('should decline, not throw, when a row is too large for the patterns (their backtracking stack overflows)', () => {
-    // Valid JSON that JSON.parse reads: one unwanted row with a 500,000-entry drill-down array.
-    const huge = { account_code: 'X', portfolio_id: 'px', margin_by_contract: Array.from({ length: 500_000 }, () => ({ m: 1 })) };
-    const rows = [huge, ...Array.from({ length: 200 }, (_, i) => ({ account_code: `A${i}`, portfolio_id: `p${i}` }))];
-    expect(scanAccountRows(JSON.stringify(rows), codes('A7'))).toBeUndefined();
+    // Valid JSON that JSON.parse reads: a wanted row holding five million escapes, on which
+    // the scan runs out of regular-expression stack.
+    const filler = Array.from({ length: 200 }, (_, i) => ({ account_code: `A${i}`, portfolio_id: `p${i}` }));
+    const escapes = { account_code: 'A', memo: '\n'.repeat(5_000_000) };
+    expect(scanAccountRows(JSON.stringify([...filler, escapes]), codes('A'))).toBeUndefined();
   });
 
   it('should decline when the accounts wanted are about half the store or more (one parse is cheaper)', () => {
