@@ -1,4 +1,4 @@
-import { appendFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { firstValueFrom } from 'rxjs';
 import { startEmulator, type EmulatorHandle } from '../../src/emulator';
 import { createClient } from '../../src/http/client';
@@ -9,6 +9,34 @@ import { collect, HEADER, scratchDir } from './helpers';
 const KEY = 'sk-stream-portfolio-key-01';
 const row = (account: string, contract: string, net: string): string => `${account},CME,${contract},FUT,202712,,${net}`;
 const CSV = [HEADER, row('A', 'ES', '1'), row('A', 'NQ', '-2'), row('B', 'ES', '3'), row('A', 'YM', '4'), row('C', 'ES', '5')].join('\n') + '\n';
+const ANY_TIME = new Date('2026-01-02T03:04:05Z');
+const OTHER_TIME = new Date('2026-01-02T03:04:06Z');
+
+/**
+ * Rewrites `file` in place with `text` of the same size and sets its modification time to
+ * `time`: ANY_TIME (what the specs open files with) for an edit the file's identity cannot
+ * show (one within the clock's resolution), so only the rows' own checks can catch it.
+ */
+function rewriteInPlace(file: string, text: string, time: Date = ANY_TIME): void {
+  expect(Buffer.byteLength(text)).toBe(statSync(file).size);
+  writeFileSync(file, text);
+  utimesSync(file, time, time);
+}
+
+/** `book`, calling `edit` once its positions are being read (after the first one is handed out). */
+function editedWhileRead<T extends { positions(): AsyncIterable<unknown> }>(book: T, edit: () => void): T {
+  return {
+    ...book,
+    positions: async function* positions() {
+      let first = true;
+      for await (const position of book.positions()) {
+        yield position;
+        if (first) edit();
+        first = false;
+      }
+    },
+  };
+}
 
 /** The error `promise` rejects with (the spec fails when it resolves). */
 async function failure(promise: Promise<unknown>): Promise<unknown> {
@@ -61,23 +89,36 @@ describe('openPortfolio', () => {
     await expect(openPortfolio(files.write('empty.csv', `${HEADER}\n`))).rejects.toThrow(/holds no positions/);
   });
 
-  it('should fail the read naming the line when a bad line was written after the file was opened', async () => {
-    const file = files.write('changed.csv', CSV);
+  it('should refuse to read a file whose size or time changed since it was opened, before reading a row', async () => {
+    const file = files.write('appended.csv', CSV);
     const book = await openPortfolio(file);
     appendFileSync(file, `${row('A', 'ES', 'x')}\n`);
     const error = await failure(collect(book.positions()));
     expect(error).toBeInstanceOf(InputError);
-    expect(error).toMatchObject({ line: 7, field: 'net_position' });
+    expect((error as InputError).message).toBe(`${file}: the file changed after it was opened: its size or modification time differs; the request was not completed`);
   });
 
-  it('should fail the read when the file holds another account or more or fewer positions than when opened', async () => {
-    const file = files.write('grown.csv', CSV);
+  it('should fail the read naming the line when a bad line was written after the file was opened, size and time kept', async () => {
+    const file = files.write('changed.csv', CSV);
+    utimesSync(file, ANY_TIME, ANY_TIME);
     const book = await openPortfolio(file);
-    appendFileSync(file, `${row('A', 'ZZ', '9')}\n`);
+    rewriteInPlace(file, CSV.replace(row('C', 'ES', '5'), row('C', 'ES', 'x')));
+    const error = await failure(collect(book.positions()));
+    expect(error).toBeInstanceOf(InputError);
+    expect(error).toMatchObject({ line: 6, field: 'net_position' });
+  });
+
+  it('should fail the read when the file holds another account or more or fewer positions than when opened, size and time kept', async () => {
+    // Blank lines (skipped) leave room for a row of the same total size.
+    const padding = '\n'.repeat(row('A', 'ZZ', '9').length + 1);
+    const file = files.write('grown.csv', CSV + padding);
+    utimesSync(file, ANY_TIME, ANY_TIME);
+    const book = await openPortfolio(file);
+    rewriteInPlace(file, `${CSV}${row('A', 'ZZ', '9')}\n`);
     await expect(collect(book.positions())).rejects.toThrow(/changed after it was opened: it holds more than the 5 positions/);
-    writeFileSync(file, CSV.replace(row('C', 'ES', '5'), row('D', 'ES', '5')));
+    rewriteInPlace(file, CSV.replace(row('C', 'ES', '5'), row('D', 'ES', '5')) + padding);
     await expect(collect(book.positions())).rejects.toThrow(/account "D" was not in it/);
-    writeFileSync(file, CSV.replace(`${row('C', 'ES', '5')}\n`, ''));
+    rewriteInPlace(file, CSV.replace(row('C', 'ES', '5'), '\n'.repeat(row('C', 'ES', '5').length)) + padding);
     await expect(collect(book.positions())).rejects.toThrow(/5 positions read then, 4 now/);
   });
 
@@ -114,10 +155,11 @@ describe('openPortfolio', () => {
     const lines = [HEADER];
     for (let i = 0; i < 3000; i++) lines.push(row(`ACC${i}`, 'ES', String(i)));
     const file = files.write('midway.csv', lines.join('\n') + '\n');
+    utimesSync(file, ANY_TIME, ANY_TIME);
     const book = await openPortfolio(file);
-    // Line 2501 goes bad after the file was checked.
+    // Line 2501 goes bad after the file was checked, size and time kept: found only when read.
     lines[2500] = row('ACC2499', 'ES', 'oops');
-    writeFileSync(file, lines.join('\n') + '\n');
+    rewriteInPlace(file, lines.join('\n') + '\n');
     const client = createClient({ endpoint: emulator.url, apiKey: KEY, retry: { initialDelayMs: 1, maxDelayMs: 5, jitter: 0 } });
     const submitsBefore = emulator.stats.requests.submit;
     const batchesBefore = emulator.stats.lastSubmittedPayloads.get(KEY);
@@ -129,11 +171,44 @@ describe('openPortfolio', () => {
     expect(emulator.stats.lastSubmittedPayloads.get(KEY)).toBe(batchesBefore);
   });
 
+  it('should refuse to send a file edited in place to the same length after it was opened, and the server parses no batch', async () => {
+    const text = CSV.replace(row('C', 'ES', '5'), row('C', 'ES', '17'));
+    const client = createClient({ endpoint: emulator.url, apiKey: KEY, retry: { initialDelayMs: 1, maxDelayMs: 5, jitter: 0 } });
+    for (const [name, edited] of [
+      ['value.csv', text.replace(row('C', 'ES', '17'), row('C', 'ES', '27'))],
+      ['moved.csv', text.replace(row('A', 'YM', '4'), row('B', 'YM', '4'))],
+    ]) {
+      const file = files.write(name, text);
+      utimesSync(file, ANY_TIME, ANY_TIME);
+      const book = await openPortfolio(file);
+      // Every row still valid, same accounts and count: only the file's identity shows the edit.
+      rewriteInPlace(file, edited, OTHER_TIME);
+      const batchesBefore = emulator.stats.lastSubmittedPayloads.get(KEY);
+      const error = await failure(firstValueFrom(client.submitBatch(book)));
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).message).toBe(`${file}: the file changed after it was opened: its size or modification time differs; the request was not completed`);
+      expect(emulator.stats.lastSubmittedPayloads.get(KEY)).toBe(batchesBefore);
+    }
+  });
+
+  it('should abort the request when the file is edited while it is read, and the server parses no batch', async () => {
+    const text = CSV.replace(row('C', 'ES', '5'), row('C', 'ES', '17'));
+    const file = files.write('during.ndjson', (await loadPortfolio(files.write('during.csv', text))).portfolio.map((p) => JSON.stringify(p)).join('\n') + '\n');
+    utimesSync(file, ANY_TIME, ANY_TIME);
+    const book = await openPortfolio(file);
+    // The rows already buffered are the old ones; only the check when the read ends can tell.
+    const edited = editedWhileRead(book, () => rewriteInPlace(file, readFileSync(file, 'utf8').replace('"17"', '"27"'), OTHER_TIME));
+    const client = createClient({ endpoint: emulator.url, apiKey: KEY, retry: { initialDelayMs: 1, maxDelayMs: 5, jitter: 0 } });
+    const batchesBefore = emulator.stats.lastSubmittedPayloads.get(KEY);
+    const error = await failure(firstValueFrom(client.submitBatch(edited)));
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).message).toMatch(/changed after it was opened: its size or modification time differs/);
+    expect(emulator.stats.lastSubmittedPayloads.get(KEY)).toBe(batchesBefore);
+  });
+
   describe('chunks', () => {
     // Each account's rows together, CRLF line ends and a blank line: offsets and lines must still be exact.
     const GROUPED = [HEADER, row('A', 'ES', '1'), row('A', 'NQ', '2'), '', row('B', 'ES', '3'), row('C', 'ES', '4'), row('C', 'NQ', '5'), row('D', 'ES', '6')].join('\r\n') + '\r\n';
-    const ANY_TIME = new Date('2026-01-02T03:04:05Z');
-
     it('should cut the file as chunkByAccount cuts the loaded portfolio, options on every chunk', async () => {
       const file = files.write('grouped.csv', GROUPED);
       const book = (await openPortfolio(file)).withOptions({ currency_code: 'USD' });
@@ -173,6 +248,14 @@ describe('openPortfolio', () => {
       const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 2 });
       appendFileSync(file, `${row('E', 'ES', '7')}\n`);
       await expect(collect(chunks[1].positions())).rejects.toThrow(/changed after it was opened: its size or modification time differs/);
+    });
+
+    it('should fail a chunk whose file is edited while the chunk is read', async () => {
+      const file = files.write('chunk-during.csv', GROUPED);
+      utimesSync(file, ANY_TIME, ANY_TIME);
+      const [, second] = (await openPortfolio(file)).chunks({ maxAccounts: 2 });
+      const edited = editedWhileRead(second, () => rewriteInPlace(file, GROUPED.replace(row('D', 'ES', '6'), row('D', 'ES', '7')), OTHER_TIME));
+      await expect(collect(edited.positions())).rejects.toThrow(/changed after it was opened: its size or modification time differs/);
     });
 
     it('should split a chunk into halves that read their own rows', async () => {

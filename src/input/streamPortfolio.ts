@@ -204,9 +204,11 @@ type Selection = { readonly kind: 'all' } | { readonly kind: 'range'; readonly f
  * `file.chunks({ maxAccounts, maxBytes })` cuts it as {@link chunkByAccount} cuts the loaded
  * portfolio, each chunk read from the file when it is sent.
  *
- * A file changed after it was opened is never sent altered: a position that no longer passes
- * the checks, an account that was not there, or another number of positions fails the read
- * with an {@link InputError} before the body is complete, so the request is aborted.
+ * A file changed after it was opened is never sent altered: every read first checks that it
+ * is the very file opened (same size, modification time and inode) and checks again once
+ * the file is read, before the read completes (so a body's last chunk is never written); a position that no longer passes the checks, an account
+ * that was not there, or another number of positions fails too. Each is an {@link InputError}
+ * naming the file, before the body is complete, so the request is aborted.
  *
  * Example:
  * ```ts
@@ -259,6 +261,17 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   const runs = codes.strings();
   const scan = scanOf(runs, positionCount, runPositions.trimmed(), runBytes.trimmed(), runOffset.trimmed(), runLine.trimmed(), cursor.header, stamp);
   return streamedPortfolioFile(file, format, scan, { kind: 'all' }, 'file', {});
+}
+
+/**
+ * Fails with `changed(…)` unless `file` is still the very file that was opened (same size,
+ * modification time and inode). A position's own checks cannot see an edit that keeps
+ * every row valid (`17` → `27`), so every read checks this before it starts and again
+ * before its last positions are handed out.
+ */
+async function checkSameFile(file: string, stamp: FileStamp, changed: (what: string) => InputError): Promise<void> {
+  const now = await stampOf(file);
+  if (now.size !== stamp.size || now.mtimeMs !== stamp.mtimeMs || now.ino !== stamp.ino) throw changed('its size or modification time differs');
 }
 
 async function stampOf(file: string): Promise<FileStamp> {
@@ -437,6 +450,7 @@ function streamedPortfolioFile(
     let kept = 0;
     let previous: string | undefined;
     let keep = false;
+    await checkSameFile(file, scan.stamp, changed);
     for await (const position of readPositions(file, format)) {
       const code = position.account_code;
       if (code !== previous) {
@@ -454,12 +468,13 @@ function streamedPortfolioFile(
     }
     if (count !== scan.positionCount) throw changed(`${scan.positionCount} positions read then, ${count} now`);
     if (kept !== expected) throw changed(`${expected} positions of these accounts read then, ${kept} now`);
+    // Changed while it was read: the body's last chunk is not written yet, so the request is aborted.
+    await checkSameFile(file, scan.stamp, changed);
   }
 
   /** Only the bytes of the selected accounts' rows (see byteRange), from the very same file. */
   async function* ownRange(from: CsvRange): AsyncGenerator<Position, void, undefined> {
-    const now = await stampOf(file);
-    if (now.size !== scan.stamp.size || now.mtimeMs !== scan.stamp.mtimeMs || now.ino !== scan.stamp.ino) throw changed('its size or modification time differs');
+    await checkSameFile(file, scan.stamp, changed);
     let count = 0;
     let previous: string | undefined;
     for await (const position of csvPositions(file, { range: from })) {
@@ -473,6 +488,7 @@ function streamedPortfolioFile(
       yield position;
     }
     if (count !== expected) throw changed(`${expected} positions of these accounts read then, ${count} now`);
+    await checkSameFile(file, scan.stamp, changed);
   }
 
   /**
