@@ -1,5 +1,11 @@
+import * as http from 'node:http';
+import { firstValueFrom } from 'rxjs';
 import { ConnectionError } from '../../src/http/errors';
+import { fetchTransport } from '../../src/http/fetchTransport';
+import { nodeHttpTransport } from '../../src/http/nodeHttpTransport';
+import type { Transport } from '../../src/http/transport';
 import { mayHaveReachedServer, toConnectionError } from '../../src/http/transportSupport';
+import { serve } from './support/localServer';
 
 const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
 
@@ -38,5 +44,87 @@ describe('toConnectionError', () => {
     expect(error.message).toBe('GET http://127.0.0.1:1/x: socket hang up (ECONNRESET)');
     expect(error.mayHaveReachedServer).toBe(true);
     expect(error.cause).toBeInstanceOf(Error);
+  });
+});
+
+describe('keepAliveAgent', () => {
+  // Blocks this thread (the client's and the server's event loop) like a long synchronous
+  // chunk would: no timer, no socket event runs meanwhile.
+  const blockFor = (ms: number): void => {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  };
+
+  // A server closing idle sockets after 300 ms without announcing it. Node 20's own
+  // keepAliveTimeout waits 1 s longer than it says and sends a `Keep-Alive: timeout=` hint, so
+  // the server closes them itself.
+  const shortKeepAliveServer = async (): Promise<{ url: string; connections: () => number }> => {
+    let connections = 0;
+    const idleTimers = new Map<unknown, NodeJS.Timeout>();
+    const { url, server } = await serve((req, res) => {
+      clearTimeout(idleTimers.get(req.socket));
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{"ok":true}', () => idleTimers.set(req.socket, setTimeout(() => req.socket.destroy(), 300)));
+      });
+    });
+    server.keepAliveTimeout = 0;
+    server.on('connection', () => (connections += 1));
+    server.on('close', () => idleTimers.forEach((timer) => clearTimeout(timer)));
+    return { url, connections: () => connections };
+  };
+
+  const post = (transport: Transport, url: string) =>
+    firstValueFrom(transport({ method: 'POST', url: `${url}/portfolios/batch`, headers: { 'content-type': 'application/json' }, body: '{}' }));
+
+  // The keep-alive race: a socket idle past the server's timeout is picked while the
+  // client's own idle timer is late; the server's close of it lands just after the request.
+  const sendAfterStall = async (transport: Transport) => {
+    const { url, connections } = await shortKeepAliveServer();
+    expect((await post(transport, url)).status).toBe(200);
+    // The agent takes the socket back a moment after the body ended.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // From the check phase: the next loop turn runs the server's expired idle timer before
+    // it reads the request, as a server closing the socket at that very moment would.
+    await new Promise((resolve) => setImmediate(resolve));
+    blockFor(350);
+    const second = await post(transport, url).then(
+      (response) => response.status,
+      (error: unknown) => error,
+    );
+    return { second, connections: connections() };
+  };
+
+  it('should show the race on a plain Node keep-alive agent (the failure guarded against)', async () => {
+    const agent = new http.Agent({ keepAlive: true, timeout: 100 });
+    try {
+      const { second } = await sendAfterStall(nodeHttpTransport({ httpAgent: agent }));
+      expect(second).toBeInstanceOf(ConnectionError);
+      expect((second as ConnectionError).mayHaveReachedServer).toBe(true);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it.each([
+    ['fetchTransport', () => fetchTransport(undefined, { freeSocketTimeoutMs: 100 })],
+    ['nodeHttpTransport', () => nodeHttpTransport({ freeSocketTimeoutMs: 100 })],
+  ] as const)('should not send on a socket idle past its limit when the timers ran late (%s)', async (_name, make) => {
+    const { second, connections } = await sendAfterStall(make());
+    expect(second).toBe(200);
+    expect(connections).toBe(2);
+  });
+
+  it('should reuse a socket still within its limit', async () => {
+    const transport = nodeHttpTransport({ freeSocketTimeoutMs: 1000 });
+    const { url, connections } = await shortKeepAliveServer();
+    await post(transport, url);
+    await post(transport, url);
+    expect(connections()).toBe(1);
+  });
+
+  it('should refuse a limit that is not a positive number when the transport is made', () => {
+    expect(() => nodeHttpTransport({ freeSocketTimeoutMs: 0 })).toThrow(TypeError);
+    expect(() => fetchTransport(undefined, { freeSocketTimeoutMs: Number.NaN })).toThrow(TypeError);
   });
 });

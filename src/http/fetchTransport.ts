@@ -9,7 +9,16 @@ import { Readable } from 'node:stream';
 import crossFetch from 'cross-fetch';
 import { Observable } from 'rxjs';
 import type { Transport, TransportRequest, TransportResponse } from './transport';
-import { AGENT_OPTIONS, incompleteBodyError, toConnectionError } from './transportSupport';
+import { freeSocketTimeout, incompleteBodyError, keepAliveAgent, toConnectionError } from './transportSupport';
+
+/** Options of {@link fetchTransport}. */
+export interface FetchTransportOptions {
+  /**
+   * The longest an idle keep-alive socket is reused, in ms (3000 by default): lower it for a
+   * server whose keep-alive timeout is shorter and that does not announce it.
+   */
+  readonly freeSocketTimeoutMs?: number;
+}
 
 type AddRequest = (this: http.Agent, request: http.ClientRequest, options: unknown) => void;
 
@@ -46,15 +55,21 @@ function failIncompleteBodies<A extends http.Agent>(agent: A): A {
   return agent;
 }
 
-// The same settings as Node's global agents, plus the incomplete-body check. Created on
-// first use so that merely importing this module opens nothing.
-let agents: { readonly http: http.Agent; readonly https: https.Agent } | undefined;
-function agentFor(url: URL): http.Agent {
-  agents ??= {
-    http: failIncompleteBodies(new http.Agent(AGENT_OPTIONS)),
-    https: failIncompleteBodies(new https.Agent(AGENT_OPTIONS)),
+// Keep-alive agents (see keepAliveAgent) plus the incomplete-body check, one pair per idle
+// timeout. Created on first use so that merely importing this module opens nothing.
+const agentPairs = new Map<number, { readonly http: http.Agent; readonly https: https.Agent }>();
+function agentsFor(freeSocketTimeoutMs: number): (url: URL) => http.Agent {
+  let agents = agentPairs.get(freeSocketTimeoutMs);
+  return (url: URL): http.Agent => {
+    if (agents === undefined) {
+      agents = {
+        http: failIncompleteBodies(keepAliveAgent(http.Agent, freeSocketTimeoutMs)),
+        https: failIncompleteBodies(keepAliveAgent(https.Agent, freeSocketTimeoutMs)),
+      };
+      agentPairs.set(freeSocketTimeoutMs, agents);
+    }
+    return url.protocol === 'https:' ? agents.https : agents.http;
   };
-  return url.protocol === 'https:' ? agents.https : agents.http;
 }
 
 /**
@@ -92,8 +107,11 @@ function lowerCaseHeaders(headers: Headers): Record<string, string> {
  * Example: `createClient({ endpoint, apiKey, transport: fetchTransport() })`
  *
  * @param fetchImpl the fetch to use; cross-fetch's by default
+ * @param options how long idle sockets are reused
  */
-export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch): Transport {
+export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch, options: FetchTransportOptions = {}): Transport {
+  const freeSocketTimeoutMs = freeSocketTimeout(options.freeSocketTimeoutMs);
+  const agentFor = agentsFor(freeSocketTimeoutMs);
   // node-fetch (cross-fetch's fetch on Node) makes its ClientRequest through our agent, in the
   // fetch call itself, so a subscription can abort by destroying that request: no
   // AbortController, whose listener node-fetch adds and removes on every request (~45 µs CPU

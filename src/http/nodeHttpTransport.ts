@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Observable } from 'rxjs';
 import type { Transport, TransportRequest, TransportResponse } from './transport';
-import { AGENT_OPTIONS, incompleteBodyError, toConnectionError } from './transportSupport';
+import { freeSocketTimeout, incompleteBodyError, keepAliveAgent, toConnectionError } from './transportSupport';
 
 /** Options of {@link nodeHttpTransport}. */
 export interface NodeHttpTransportOptions {
@@ -16,10 +16,15 @@ export interface NodeHttpTransportOptions {
   readonly httpAgent?: http.Agent;
   /** The agent of `https:` URLs; by default one keep-alive agent shared by every nodeHttpTransport. */
   readonly httpsAgent?: https.Agent;
+  /**
+   * The longest an idle socket of the default agents is reused, in ms (3000 by default):
+   * lower it for a server whose keep-alive timeout is shorter and that does not announce it.
+   */
+  readonly freeSocketTimeoutMs?: number;
 }
 
-// Created on first use so that merely importing this module opens nothing.
-let defaultAgents: { readonly http: http.Agent; readonly https: https.Agent } | undefined;
+// One pair per idle timeout, created on first use so that merely importing this module opens nothing.
+const defaultAgents = new Map<number, { readonly http: http.Agent; readonly https: https.Agent }>();
 
 // What node-fetch (the default transport) sends when the request does not say: the same
 // server sees the same request from either transport. The request's own headers win,
@@ -68,10 +73,19 @@ function plainHeaders(headers: http.IncomingHttpHeaders): Readonly<Record<string
  *
  * Example: `createClient({ endpoint, apiKey, transport: nodeHttpTransport() })`
  *
- * @param options the agents to use instead of the shared keep-alive ones
+ * @param options the agents to use instead of the shared keep-alive ones, or how long those reuse an idle socket
  */
 export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Transport {
   const { httpAgent, httpsAgent } = options;
+  const freeSocketTimeoutMs = freeSocketTimeout(options.freeSocketTimeoutMs);
+  const shared = (): { readonly http: http.Agent; readonly https: https.Agent } => {
+    let agents = defaultAgents.get(freeSocketTimeoutMs);
+    if (agents === undefined) {
+      agents = { http: keepAliveAgent(http.Agent, freeSocketTimeoutMs), https: keepAliveAgent(https.Agent, freeSocketTimeoutMs) };
+      defaultAgents.set(freeSocketTimeoutMs, agents);
+    }
+    return agents;
+  };
   return (request: TransportRequest) =>
     new Observable<TransportResponse>((subscriber) => {
       // True once the subscriber got its answer or error, or left: nothing after counts.
@@ -134,7 +148,7 @@ export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Trans
         const url = new URL(request.url);
         const secure = url.protocol === 'https:';
         if (!secure && url.protocol !== 'http:') throw new TypeError(`only http: and https: URLs are supported, not ${url.protocol}`);
-        const agent = secure ? (httpsAgent ?? (defaultAgents ??= createDefaultAgents()).https) : (httpAgent ?? (defaultAgents ??= createDefaultAgents()).http);
+        const agent = secure ? (httpsAgent ?? shared().https) : (httpAgent ?? shared().http);
         const init: http.RequestOptions = { method: request.method, agent, headers: { ...DEFAULT_HEADERS, ...request.headers } };
         req = (secure ? https : http).request(url, init, onResponse);
       } catch (error) {
@@ -161,8 +175,4 @@ export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Trans
         stop();
       };
     });
-}
-
-function createDefaultAgents(): { readonly http: http.Agent; readonly https: https.Agent } {
-  return { http: new http.Agent(AGENT_OPTIONS), https: new https.Agent(AGENT_OPTIONS) };
 }

@@ -5,6 +5,7 @@
  * so both transports classify and word a failure the same way.
  */
 import type * as http from 'node:http';
+import type { Socket } from 'node:net';
 import { ConnectionError } from './errors';
 import type { TransportRequest } from './transport';
 
@@ -91,8 +92,68 @@ export function incompleteBodyError(): Error & { code: string } {
 }
 
 /**
- * The settings of every agent the transports create, those of Node's global agent: sockets
- * kept alive, and an idle one closed after 5 s, no later than a Node server's default
- * keepAliveTimeout, so a socket the server is about to close is not picked for a request.
+ * How long an idle keep-alive socket may wait for reuse by default: well under the 5 s
+ * keep-alive timeout of Node, Apache and uvicorn servers. Reusing a socket the server is
+ * closing at that moment fails the request with ECONNRESET / "socket hang up", and for a
+ * submit that counts as possibly delivered, so the batch is not sent again.
  */
-export const AGENT_OPTIONS: Readonly<http.AgentOptions> = Object.freeze({ keepAlive: true, timeout: 5000 });
+export const FREE_SOCKET_TIMEOUT_MS = 3000;
+
+/**
+ * The idle timeout a transport was given, checked when the transport is made.
+ *
+ * Example: `freeSocketTimeout(undefined)` → `3000`
+ *
+ * @param ms the `freeSocketTimeoutMs` option, if any
+ */
+export function freeSocketTimeout(ms: number = FREE_SOCKET_TIMEOUT_MS): number {
+  if (!(Number.isFinite(ms) && ms > 0)) throw new TypeError(`freeSocketTimeoutMs must be a positive number of milliseconds, not ${String(ms)}`);
+  return ms;
+}
+
+/**
+ * A keep-alive agent whose idle sockets are never reused after `freeSocketTimeoutMs`, even
+ * when its timers run late.
+ *
+ * Node 20's agent (lib/_http_agent.js) closes a free socket only from a timer: the agent's
+ * `timeout`, shortened to the server's `Keep-Alive: timeout=N` hint minus 1 s (whole seconds,
+ * and only when a `timeout` is set). `addRequest` then reuses any free socket not yet
+ * destroyed. When the event loop is blocked (serializing a 5 MB chunk, say) that timer
+ * fires late, after the next request has already been written to a socket the server
+ * closed meanwhile. So the idle age is also measured by the clock when a request picks a
+ * socket, against the same limit Node set on the socket (hint included).
+ *
+ * Retrying such a failure instead would not be safe for a submit: an ECONNRESET on a reused
+ * socket before any response byte can as well mean the server took the request and then
+ * died, and a second submit would make a second batch.
+ *
+ * Example: `keepAliveAgent(http.Agent, 1000)`
+ *
+ * @param Agent `http.Agent` or `https.Agent`
+ * @param freeSocketTimeoutMs the longest a socket stays idle and still gets a request
+ */
+export function keepAliveAgent<A extends http.Agent>(Agent: new (options: http.AgentOptions) => A, freeSocketTimeoutMs: number = FREE_SOCKET_TIMEOUT_MS): A {
+  freeSocketTimeout(freeSocketTimeoutMs);
+  const agent = new Agent({ keepAlive: true, timeout: freeSocketTimeoutMs });
+  const idleSince = new WeakMap<Socket, number>();
+  // Runs after the agent's own 'free' listener, which put the socket in the pool and set
+  // its timeout (the server's hint applied).
+  agent.on('free', (socket: Socket) => idleSince.set(socket, performance.now()));
+  const holder = agent as unknown as { addRequest: (this: A, ...args: unknown[]) => void };
+  const addRequest = holder.addRequest;
+  holder.addRequest = function addRequestSkippingStaleSockets(this: A, ...args: unknown[]) {
+    const now = performance.now();
+    // A pool is in the order its sockets became free, and the agent (LIFO) takes the newest,
+    // shifting destroyed ones off the front: destroying the stale ones, the oldest, keeps
+    // them from being picked.
+    for (const pool of Object.values(this.freeSockets)) {
+      for (const socket of pool ?? []) {
+        const since = idleSince.get(socket);
+        const limit = socket.timeout || freeSocketTimeoutMs;
+        if (since !== undefined && now - since >= limit && !socket.destroyed) socket.destroy();
+      }
+    }
+    addRequest.apply(this, args);
+  };
+  return agent;
+}
