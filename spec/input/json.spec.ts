@@ -85,6 +85,28 @@ describe('readJsonPortfolio', () => {
     });
   });
 
+  it('should refuse a key written twice in a position, naming its second line and path', async () => {
+    const text = JSON.stringify({ portfolio: [A, { ...A, net_position: 'N' }] }, null, 1).replace('"N"', '"1",\n   "net_position": "2"');
+    const error = await failure(text);
+
+    expect(error.message).toBe(`${error.file}:18: portfolio[1].net_position: the key appears twice`);
+    expect({ line: error.line, path: error.path }).toEqual({ line: 18, path: 'portfolio[1].net_position' });
+  });
+
+  it('should refuse a key written twice however it is escaped, in a bare array and among the top-level options', async () => {
+    const bare = await failure(`[${JSON.stringify(A).replace('}', ',"net_\\u0070osition":6}')}]`);
+    const options = await failure(`{"currency_code":"USD",\n"portfolio":${JSON.stringify([A])},\n"currency_code":"EUR"}`);
+
+    expect(bare.message).toBe(`${bare.file}:1: [0].net_position: the key appears twice`);
+    expect(options.message).toBe(`${options.file}:3: currency_code: the key appears twice`);
+  });
+
+  it('should keep the same key in different objects', async () => {
+    const payload = { portfolio: [A, { ...A, extra: { net_position: 1, account_code: { net_position: 2 } } }], net_position: 3 };
+
+    await expect(readJsonPortfolio(files.write('same-keys.json', JSON.stringify(payload)))).resolves.toEqual(payload);
+  });
+
   it('should refuse JSON that is neither a payload nor an array', async () => {
     const error = await failure('{"positions": []}');
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { formatJsonPath, isExactNumber, jsonSyntaxError, lineAndColumn, mayHoldInexactNumber, scanJson } from '../../src/input/jsonScan';
+import { formatJsonPath, isExactNumber, jsonSyntaxError, lineAndColumn, mayHoldDuplicateKey, mayHoldInexactNumber, scanJson } from '../../src/input/jsonScan';
 
 function parseError(text: string): unknown {
   try {
@@ -46,7 +46,38 @@ describe('mayHoldInexactNumber', () => {
   });
 });
 
+describe('mayHoldDuplicateKey', () => {
+  it('should be false when every key is written once in its object, and true for a key written twice', () => {
+    const cases: [string, boolean][] = [
+      ['{"a":1,"a":2}', true],
+      ['[{"a":{"b":1,"b":2}}]', true],
+      ['{"a" :1, "a"\n: 2}', true],
+      ['{"a":{"a":1},"b":[{"a":1},{"a":1}]}', false],
+      ['{"a":"y :","b":"z: 1"}', false],
+      ['{"__proto__":1,"b":2}', false],
+    ];
+    for (const [text, expected] of cases) expect([text, mayHoldDuplicateKey(text, JSON.parse(text))]).toEqual([text, expected]);
+  });
+
+  it('should be true for any object with one of its keys written again', () => {
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue(), { minKeys: 1 }), fc.boolean(), (value, spaced) => {
+        const key = Object.keys(value)[0];
+        const text = JSON.stringify(value, null, spaced ? 1 : 0).replace(/}$/, `,${JSON.stringify(key)} : 0}`);
+        return mayHoldDuplicateKey(text, JSON.parse(text));
+      }),
+    );
+  });
+});
+
 describe('scanJson', () => {
+  it('should find the path and offset of the first key written twice in one object, escapes decoded', () => {
+    const text = '{"portfolio":[{"a":1,"b":{"a":2}},{"a":1,"\\u0061":2}]}';
+
+    expect(scanJson(text, { checkKeys: true })).toEqual({ duplicateKey: { key: 'a', offset: text.indexOf('"\\u0061"'), path: ['portfolio', 1, 'a'] } });
+    expect(scanJson(text)).toEqual({});
+  });
+
   it('should find the path and offset of the first inexact number, skipping strings that look like numbers', () => {
     const text = '{"portfolio":[{"a":"x\\" 1e400"},{"odd key":[0, 12345678901234567890.5]}]}';
 
@@ -57,7 +88,7 @@ describe('scanJson', () => {
   });
 
   it('should find nothing in any JSON that JSON.stringify writes', () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => expect(scanJson(JSON.stringify(value, null, 1), { checkNumbers: true })).toEqual({})));
+    fc.assert(fc.property(fc.jsonValue(), (value) => expect(scanJson(JSON.stringify(value, null, 1), { checkNumbers: true, checkKeys: true })).toEqual({})));
   });
 
   it('should put a syntax error where V8 does when V8 gives a position', () => {

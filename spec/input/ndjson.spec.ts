@@ -63,6 +63,19 @@ describe('readNdjsonPositions', () => {
     await expect(collect(readNdjsonPositions('in.ndjson', Readable.from([text])))).resolves.toEqual([{ ...A, net_position: 1.5, long_qty: 100, short_qty: 0.30000000000000004 }]);
   });
 
+  it('should refuse a key written twice in a position, naming the line and field', async () => {
+    const twice = JSON.stringify({ ...A, net_position: '1' }).replace('}', ',"net_position":"2"}');
+    const escaped = JSON.stringify(A).replace('{', '{"\\u0061ccount_code":"B",');
+    const source = (line: string): Readable => Readable.from([`${JSON.stringify(A)}\n\n${line}\n`]);
+
+    const error = await collect(readNdjsonPositions('in.ndjson', source(twice))).catch((e: unknown) => e);
+    const escapedError = await collect(readNdjsonPositions('in.ndjson', source(escaped))).catch((e: unknown) => e);
+
+    expect((error as InputError).message).toBe('in.ndjson:3: net_position: the key appears twice');
+    expect(error).toMatchObject({ line: 3, field: 'net_position' });
+    expect((escapedError as InputError).message).toBe('in.ndjson:3: account_code: the key appears twice');
+  });
+
   it('should refuse a line that is an array', async () => {
     const source = Readable.from([`[${JSON.stringify(A)}]\n`]);
 

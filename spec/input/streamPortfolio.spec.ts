@@ -85,6 +85,15 @@ describe('openPortfolio', () => {
     expect(opened).toMatchObject({ line: 3, field: 'net_position' });
   });
 
+  it('should refuse a position writing a key twice when opened, JSON and NDJSON alike', async () => {
+    const position = '{"account_code":"A","exchange_code":"CME","contract_code":"ES","contract_type":"FUT","contract_expiry":"202712","net_position":"1","net_position":"2"}';
+    const ndjson = files.write('twice.ndjson', `${position.replace(',"net_position":"2"', '')}\n${position}\n`);
+    const json = files.write('twice.json', `{"portfolio":[\n${position}\n]}`);
+
+    await expect(openPortfolio(ndjson)).rejects.toThrow(`${ndjson}:2: net_position: the key appears twice`);
+    await expect(openPortfolio(json)).rejects.toThrow(`${json}:2: portfolio[0].net_position: the key appears twice`);
+  });
+
   it('should refuse a file without positions', async () => {
     await expect(openPortfolio(files.write('empty.csv', `${HEADER}\n`))).rejects.toThrow(/holds no positions/);
   });

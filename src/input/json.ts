@@ -6,7 +6,7 @@ import { decodeOrThrow, PortfolioRequest } from '../codecs';
 import { DecodeError } from '../http/errors';
 import { InputError } from './errors';
 import { fileErrorReason } from './fileErrors';
-import { formatJsonPath, inexactNumberReason, jsonSyntaxError, lineAndColumn, mayHoldInexactNumber, scanJson } from './jsonScan';
+import { formatJsonPath, jsonSyntaxError, lineAndColumn, silentChange } from './jsonScan';
 import { checkPosition } from './validate';
 
 /**
@@ -15,8 +15,9 @@ import { checkPosition } from './validate';
  * `{portfolio}`). Positions are kept exactly as parsed, in order. A problem fails with an
  * {@link InputError} naming the file and the JSON path (`portfolio[12].net_position`), or the
  * line and column of a syntax error (`book.json:3:17: not valid JSON (…)`). A number that
- * `JSON.parse` would round (more digits than a double holds, or beyond its range) is an
- * error naming its line and path, never sent altered.
+ * `JSON.parse` would round (more digits than a double holds, or beyond its range), or a key
+ * written twice in one object (`JSON.parse` keeps the last), is an error naming its line and
+ * path, never sent altered.
  *
  * JSON cannot be parsed piece by piece with `JSON.parse`, so the file is read whole: use CSV
  * or NDJSON for very large portfolios.
@@ -67,13 +68,9 @@ function parseJson(content: string, file: string): unknown {
     const { reason, offset } = jsonSyntaxError(error, content);
     throw new InputError({ file, ...(offset === undefined ? {} : lineAndColumn(content, offset)) }, `not valid JSON (${reason})`, { cause: error });
   }
-  // JSON.parse rounds what a double cannot hold; a row must never be altered unseen. The
-  // quick test keeps the scan off files without long numbers or exponents.
-  if (mayHoldInexactNumber(content)) {
-    const { inexact } = scanJson(content, { checkNumbers: true });
-    if (inexact !== undefined) {
-      throw new InputError({ file, line: lineAndColumn(content, inexact.offset).line, path: formatJsonPath(inexact.path) }, inexactNumberReason(inexact.literal));
-    }
-  }
+  // JSON.parse rounds what a double cannot hold and keeps the last of a repeated key; a row
+  // (or an option) must never be altered unseen.
+  const change = silentChange(content, value);
+  if (change !== undefined) throw new InputError({ file, line: lineAndColumn(content, change.offset).line, path: formatJsonPath(change.path) }, change.reason);
   return value;
 }

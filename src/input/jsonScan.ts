@@ -1,7 +1,8 @@
 /**
  * A small scanner over JSON text, for what `JSON.parse` cannot tell: which number literals
- * it silently rounds (`12345678901234567890.5` becomes 12345678901234567000), and where a
- * syntax error is when V8's message gives no position.
+ * it silently rounds (`12345678901234567890.5` becomes 12345678901234567000), which keys
+ * appear twice in one object (it keeps the last silently), and where a syntax error is when
+ * V8's message gives no position.
  */
 
 /** A number literal whose parsed value differs from what is written. */
@@ -14,10 +15,21 @@ export interface InexactNumber {
   readonly path: readonly (string | number)[];
 }
 
-/** What {@link scanJson} found: the first syntax error's offset and the first inexact number. */
+/** A key written a second time in the same object. */
+export interface DuplicateKey {
+  /** The key (escapes decoded). */
+  readonly key: string;
+  /** Offset of its second occurrence in the scanned text. */
+  readonly offset: number;
+  /** Where the member is: object keys and array indexes from the root, the key last. */
+  readonly path: readonly (string | number)[];
+}
+
+/** What {@link scanJson} found: the first syntax error's offset, the first inexact number, the first duplicate key. */
 export interface JsonScan {
   readonly syntaxErrorAt?: number;
   readonly inexact?: InexactNumber;
+  readonly duplicateKey?: DuplicateKey;
 }
 
 // A number that follows `:`, `,` or `[` and is longer than 15 digits or has an exponent:
@@ -69,6 +81,78 @@ function decimalKey(text: string): string {
   return `${match[1]}${digits}e${exponent}`;
 }
 
+/**
+ * A quick test of whether valid JSON `text` may write a key twice in one object: true when it
+ * may write more keys than `parsed` (what `JSON.parse(text)` gave) holds. False means it
+ * surely does not, so the scan can be skipped.
+ *
+ * Example: `mayHoldDuplicateKey('{"a":1,"a":2}', { a: 2 })` → `true`
+ *
+ * @param text valid JSON text
+ * @param parsed `JSON.parse(text)`
+ */
+export function mayHoldDuplicateKey(text: string, parsed: unknown): boolean {
+  let held = 0;
+  // A stack, not recursion: the nesting is as deep as the file makes it.
+  const pending: unknown[] = [parsed];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value !== 'object' || value === null) continue;
+    if (Array.isArray(value)) {
+      for (const item of value) if (typeof item === 'object' && item !== null) pending.push(item);
+      continue;
+    }
+    for (const key in value) {
+      held++;
+      const member: unknown = (value as Record<string, unknown>)[key];
+      if (typeof member === 'object' && member !== null) pending.push(member);
+    }
+  }
+  // Every key written ends `"` then `:`; a `":` inside a string only counts one too many
+  // (a scan for nothing), never too few. Cheaper than a regex over the strings: NDJSON
+  // runs this on every line.
+  let written = 0;
+  for (let at = text.indexOf(':'); at !== -1; at = text.indexOf(':', at + 1)) {
+    let j = at - 1;
+    while (isSpace(text.charCodeAt(j))) j--;
+    if (text.charCodeAt(j) === 0x22 && ++written > held) return true;
+  }
+  return false;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** What `JSON.parse` altered without a word, as an input error tells it. */
+export interface SilentChange {
+  /** Offset of the literal or key in the text. */
+  readonly offset: number;
+  /** Where it is: object keys and array indexes from the root. */
+  readonly path: readonly (string | number)[];
+  readonly reason: string;
+}
+
+/**
+ * The first thing `JSON.parse` altered silently in valid JSON `text`: a number it rounds, or
+ * a key written twice in one object (it keeps the last). The quick tests keep the scan off
+ * texts that surely hold neither.
+ *
+ * Example: `silentChange('{"a":1,"a":2}', { a: 2 })` → `{ offset: 7, path: ['a'], reason: 'the key appears twice' }`
+ *
+ * @param text valid JSON text
+ * @param parsed `JSON.parse(text)`
+ */
+export function silentChange(text: string, parsed: unknown): SilentChange | undefined {
+  const checkNumbers = mayHoldInexactNumber(text);
+  const checkKeys = mayHoldDuplicateKey(text, parsed);
+  if (!checkNumbers && !checkKeys) return undefined;
+  const { inexact, duplicateKey } = scanJson(text, { checkNumbers, checkKeys });
+  if (inexact !== undefined) return { offset: inexact.offset, path: inexact.path, reason: inexactNumberReason(inexact.literal) };
+  if (duplicateKey !== undefined) return { offset: duplicateKey.offset, path: duplicateKey.path, reason: 'the key appears twice' };
+  return undefined;
+}
+
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const LITERALS = ['true', 'false', 'null'] as const;
 
@@ -77,19 +161,24 @@ interface Frame {
   /** Array: the current index. Object: the current key's raw text (quotes included). */
   index: number;
   key: string;
+  /** Object, when keys are checked: the keys read so far (escapes decoded). */
+  readonly keys: Set<string> | undefined;
 }
 
 /**
  * Scans JSON text once, checking its grammar and every number literal. Stops at the first
- * syntax error or, with `checkNumbers`, the first literal that {@link isExactNumber} refuses.
+ * syntax error, with `checkNumbers` the first literal that {@link isExactNumber} refuses,
+ * and with `checkKeys` the first key written twice in one object.
  *
  * Example: `scanJson('{"a":1e400}', { checkNumbers: true }).inexact` → `{ literal: '1e400', offset: 5, path: ['a'] }`
  *
  * @param text the JSON text
- * @param options `checkNumbers` to look for inexact numbers
+ * @param options `checkNumbers` to look for inexact numbers, `checkKeys` for duplicate keys
  */
-export function scanJson(text: string, options: { readonly checkNumbers?: boolean } = {}): JsonScan {
+export function scanJson(text: string, options: { readonly checkNumbers?: boolean; readonly checkKeys?: boolean } = {}): JsonScan {
   const checkNumbers = options.checkNumbers === true;
+  const checkKeys = options.checkKeys === true;
+  let duplicateKey: DuplicateKey | undefined;
   const n = text.length;
   const stack: Frame[] = [];
   let i = 0;
@@ -145,9 +234,10 @@ export function scanJson(text: string, options: { readonly checkNumbers?: boolea
       if (text[i] === (array ? ']' : '}')) {
         i++;
       } else {
-        const frame: Frame = { array, index: 0, key: '' };
+        const frame: Frame = { array, index: 0, key: '', keys: checkKeys && !array ? new Set() : undefined };
         stack.push(frame);
         if (!array && !readKey(frame)) return { syntaxErrorAt: i };
+        if (duplicateKey !== undefined) return { duplicateKey };
         continue;
       }
     } else if (c === '"') {
@@ -185,6 +275,8 @@ export function scanJson(text: string, options: { readonly checkNumbers?: boolea
           frame.index++;
         } else if (!readKey(frame)) {
           return { syntaxErrorAt: i };
+        } else if (duplicateKey !== undefined) {
+          return { duplicateKey };
         }
         break;
       }
@@ -194,13 +286,18 @@ export function scanJson(text: string, options: { readonly checkNumbers?: boolea
     }
   }
 
-  /** Reads `"key":` at `i` into the frame; false at a grammar error (left at `i`). */
+  /** Reads `"key":` at `i` into the frame, noting a duplicate; false at a grammar error (left at `i`). */
   function readKey(frame: Frame): boolean {
     skipSpace();
     if (text[i] !== '"') return false;
     const start = i;
     if (!skipString()) return false;
     frame.key = text.slice(start, i);
+    if (frame.keys !== undefined) {
+      const key = frame.key.includes('\\') ? (JSON.parse(frame.key) as string) : frame.key.slice(1, -1);
+      if (frame.keys.has(key)) duplicateKey = { key, offset: start, path: pathOf() };
+      frame.keys.add(key);
+    }
     skipSpace();
     if (text[i] !== ':') return false;
     i++;

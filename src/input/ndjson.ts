@@ -8,15 +8,15 @@ import type { Position } from '../codecs';
 import { InputError } from './errors';
 import { checkPosition } from './validate';
 import { fileErrorReason } from './fileErrors';
-import { formatJsonPath, inexactNumberReason, jsonSyntaxError, mayHoldInexactNumber, scanJson } from './jsonScan';
+import { formatJsonPath, jsonSyntaxError, silentChange } from './jsonScan';
 
 /**
  * Reads an NDJSON portfolio as a stream of positions: one JSON object per line, in file
  * order, each kept exactly as parsed. Blank (or whitespace-only) lines are skipped; LF or
  * CRLF line ends; a byte-order mark is dropped. A line that is not a JSON object holding
  * a valid position fails with an {@link InputError} naming the file, line and field (and
- * the column of a syntax error). A number `JSON.parse` would round is such an error too,
- * never sent altered.
+ * the column of a syntax error). A number `JSON.parse` would round, or a key written twice
+ * in a position (`JSON.parse` keeps the last), is such an error too, never sent altered.
  *
  * Example:
  * ```ts
@@ -64,10 +64,8 @@ export async function* ndjsonPositions(file: string, source?: Readable, cursor?:
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw new InputError({ file, line: lineNumber }, 'expected one JSON object (a position) per line');
       }
-      if (mayHoldInexactNumber(text)) {
-        const { inexact } = scanJson(text, { checkNumbers: true });
-        if (inexact !== undefined) throw new InputError({ file, line: lineNumber, field: formatJsonPath(inexact.path) }, inexactNumberReason(inexact.literal));
-      }
+      const change = silentChange(text, value);
+      if (change !== undefined) throw new InputError({ file, line: lineNumber, field: formatJsonPath(change.path) }, change.reason);
       if (cursor !== undefined) cursor.line = lineNumber;
       yield checkPosition(value, (field) => ({ file, line: lineNumber, field }));
     }
