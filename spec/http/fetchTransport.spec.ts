@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import { firstValueFrom } from 'rxjs';
 import { createClient } from '../../src/http/client';
-import { ConnectionError, InternalServerError, InvalidResponseError } from '../../src/http/errors';
+import { ApiError, ConnectionError, InternalServerError, InvalidResponseError } from '../../src/http/errors';
 import { fetchTransport } from '../../src/http/fetchTransport';
 import { nodeHttpTransport } from '../../src/http/nodeHttpTransport';
 import type { Transport, TransportResponse } from '../../src/http/transport';
@@ -41,6 +41,39 @@ describe.each(TRANSPORTS)('%s', (_name, makeTransport) => {
     expect(Object.keys(response.headers).every((name) => name === name.toLowerCase())).toBe(true);
     expect(seen).toMatchObject({ method: 'POST', url: '/x?y=1', body: '{"a":1}' });
     expect(seen.headers?.['x-custom']).toBe('v');
+  });
+
+  it.each([
+    ['a string body', false],
+    ['a streamed body', true],
+  ] as const)('should report a 302 on a submit with %s as an ApiError with status 302, following nothing', async (_what, streamed) => {
+    let followed = 0;
+    const { url } = await serve((req, res) => {
+      req.resume();
+      if (req.url !== '/portfolios/batch') followed += 1;
+      res.writeHead(302, { Location: '/elsewhere', 'Content-Type': 'application/json' });
+      res.end('{"batch_id":"b-wrong","status":"queued"}');
+    });
+    const transport = makeTransport();
+    const response = await firstValueFrom(
+      transport({
+        method: 'POST',
+        url: `${url}/portfolios/batch`,
+        headers: { 'content-type': 'application/json' },
+        body: streamed
+          ? async function* chunks() {
+              yield '{"portfolios":';
+              yield '[]}';
+            }
+          : '{"portfolios":[]}',
+      }),
+    );
+    expect(response.status).toBe(302);
+    expect(followed).toBe(0);
+    const error = await errorOf(firstValueFrom(client(url).submitBatch({ portfolio: [{ account_code: 'A1', exchange_code: 'CME', contract_code: 'ES', contract_type: 'F', contract_expiry: '202512', net_position: '5' }], currency_code: 'USD' })));
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(302);
+    expect(followed).toBe(0);
   });
 
   it('should report an HTML 502 from a proxy as an HTTP error with an excerpt', async () => {

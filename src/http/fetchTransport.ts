@@ -161,6 +161,12 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch, 
           // node-fetch 2 takes a Node Readable; Node's own fetch takes it as an async iterable with duplex 'half'.
           body: body as RequestInit['body'],
           ...(stream ? { duplex: 'half' as const } : {}),
+          // fetch would follow a 302/303 of a submit as a GET without the body and answer with
+          // that GET's result (or fail on a streamed body): the 3xx itself reaches the client,
+          // an ApiError, as nodeHttpTransport reports it. GETs still follow: they carry
+          // nothing to lose, the same read answers at the new place, and a gateway that
+          // redirects reads keeps working for users of the default transport.
+          ...(request.body !== undefined ? { redirect: 'manual' as const } : {}),
         };
         const pending = fetchImpl(request.url, init);
         // A request Node refused before it reached the agent leaves the claim unused: drop it.
