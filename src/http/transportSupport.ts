@@ -123,6 +123,10 @@ export function freeSocketTimeout(ms: number = FREE_SOCKET_TIMEOUT_MS): number {
  * closed meanwhile. So the idle age is also measured by the clock when a request picks a
  * socket, against the same limit Node set on the socket (hint included).
  *
+ * What no client setting prevents: a Node server whose own loop is blocked for seconds runs
+ * its expired keep-alive timer before it reads a request that arrived meanwhile, and resets
+ * the socket (only a longer server keepAliveTimeout helps there).
+ *
  * Retrying such a failure instead would not be safe for a submit: an ECONNRESET on a reused
  * socket before any response byte can as well mean the server took the request and then
  * died, and a second submit would make a second batch.
