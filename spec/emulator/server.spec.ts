@@ -22,6 +22,18 @@ describe('startEmulator', () => {
     expect(emu.apiKeys).toEqual([KEY_A, KEY_B]);
   });
 
+  it('should keep idle connections open a minute (Keep-Alive: timeout=65), leaving their closing to clients', async () => {
+    const keepAlive = await new Promise<string | undefined>((resolve, reject) => {
+      const req = request(`${emu.url}/healthcheck/analytics-engine`, { headers: { authorization: `Bearer ${KEY_A}`, connection: 'keep-alive' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(String(res.headers['keep-alive'])));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(keepAlive).toBe('timeout=65');
+  });
+
   it('should answer the healthcheck with engine entries', async () => {
     const r = await call(emu, 'GET', '/healthcheck/analytics-engine');
     expect(r.status).toBe(200);
