@@ -159,7 +159,7 @@ async function followAll(plainClient, payloads, config) {
   return { timeToLastMs: last - t0, lags, rows, errors, split, resultsRequests: starts.length };
 }
 
-async function runOurs(payloads, workMs) {
+async function runOurs(payloads, workMs, config = oursConfig(workMs, payloads.length)) {
   const accounts = payloads[0].portfolio.length;
   // A second user to warm up on (JIT, sockets) without touching the measured user's store.
   const emu = await startChild('emulator-server.js', { ...emulatorOptions(workMs, accounts), users: 2 });
@@ -168,11 +168,11 @@ async function runOurs(payloads, workMs) {
     const warmPayloads = makePayloads(Math.max(20, Math.ceil(payloads.length / 20)), accounts).map((p) => ({
       portfolio: p.portfolio.map((pos) => ({ ...pos, account_code: `W-${pos.account_code}` })),
     }));
-    await followAll(warm, warmPayloads, oursConfig(workMs, payloads.length));
+    await followAll(warm, warmPayloads, config);
     await emu.call('resetStats');
 
     const client = createClient({ endpoint: emu.url, apiKey: emu.apiKey });
-    const run = await followAll(client, payloads, oursConfig(workMs, payloads.length));
+    const run = await followAll(client, payloads, config);
     const requests = await emu.call('stats');
     const serverLoop = await emu.call('loopDelay');
     // The floor of the lag: one download of the whole store, as each results request is.

@@ -130,6 +130,21 @@ describe('adaptivePollInterval', () => {
   );
 
   it(
+    'should wait past the estimate when etaFraction is above 1',
+    marbles((m) => {
+      const { client, at } = scripted(() => m.scheduler.now(), [
+        st('processing', { completed_pct: 0 }),
+        st('processing', { completed_pct: 50 }), // 1 000 ms left, 1.2 times that waited
+        st('completed', { completed_pct: 100 }),
+      ]);
+      const nextInterval = adaptivePollInterval({ fallbackIntervalMs: 1000, etaFraction: 1.2 });
+      m.scheduler.schedule(() => of(batch).pipe(pollUntilTerminal(client, { ...noBackoff, nextInterval, scheduler: m.scheduler })).subscribe(), 0);
+      m.flush();
+      expect(at).toEqual([0, 1000, 2200]);
+    }),
+  );
+
+  it(
     'should let a server hint win over the estimate',
     marbles((m) => {
       const { client, at } = scripted(
@@ -159,6 +174,7 @@ describe('adaptivePollInterval', () => {
     expect(() => adaptivePollInterval({ minIntervalMs: 500, maxIntervalMs: 100 })).toThrow(TypeError);
     expect(() => adaptivePollInterval({ factor: 0.5 })).toThrow(TypeError);
     expect(() => adaptivePollInterval({ etaFraction: 0 })).toThrow(TypeError);
+    expect(() => adaptivePollInterval({ etaFraction: 2.5 })).toThrow(TypeError);
     expect(() => adaptivePollInterval({ fallbackIntervalMs: Number.NaN })).toThrow(TypeError);
   });
 

@@ -15,8 +15,12 @@ export interface AdaptivePollIntervalConfig {
   /** Growth of the fallback wait after each answer that still gives no estimate. Default 1.5. */
   readonly factor?: number;
   /**
-   * Share of the estimated remaining time to wait (0 < x <= 1). Below 1 the poll lands
-   * before the estimate, so a batch that speeds up is seen sooner, at the cost of a poll. Default 1.
+   * Share of the estimated remaining time to wait (0 < x <= 2). Below 1 the poll lands
+   * before the estimate, so a batch that speeds up is seen sooner, at the cost of a poll.
+   * Above 1 it lands after it: a server that reports its percentage in steps (each step
+   * reached a little after the rate says) is then usually done when the poll arrives,
+   * which saves the extra poll an early landing costs, at the price of that much detection
+   * lag. Default 1.
    */
   readonly etaFraction?: number;
 }
@@ -66,7 +70,7 @@ export function adaptivePollInterval(config: AdaptivePollIntervalConfig = {}): (
   if (!finite(maxIntervalMs) || maxIntervalMs < minIntervalMs) fail('maxIntervalMs must be a finite number >= minIntervalMs', maxIntervalMs);
   if (!finite(fallbackIntervalMs) || fallbackIntervalMs < 0) fail('fallbackIntervalMs must be a finite number >= 0', fallbackIntervalMs);
   if (!finite(factor) || factor < 1) fail('factor must be a finite number >= 1', factor);
-  if (!finite(etaFraction) || etaFraction <= 0 || etaFraction > 1) fail('etaFraction must be a number in (0, 1]', etaFraction);
+  if (!finite(etaFraction) || etaFraction <= 0 || etaFraction > 2) fail('etaFraction must be a number in (0, 2]', etaFraction);
 
   const clamp = (ms: number): number => Math.min(Math.max(ms, minIntervalMs), maxIntervalMs);
 
