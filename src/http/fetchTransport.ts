@@ -6,6 +6,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import crossFetch from 'cross-fetch';
 import { Observable } from 'rxjs';
 import type { Transport, TransportRequest, TransportResponse } from './transport';
@@ -117,6 +118,14 @@ function nodeHeaders(message: http.IncomingMessage, response: Response): Record<
 function readNodeBody(body: Readable, done: (text: string) => void, failed: (error: unknown) => void): void {
   if (body.destroyed) {
     failed(body.errored ?? incompleteBodyError());
+    return;
+  }
+  // A small answer (every poll) has usually arrived whole, and node-fetch's stream has ended
+  // its writing side, before the response is handed over: take it at once, without the
+  // ticks and events of a flowing read.
+  if ((body as Duplex).writableFinished === true) {
+    const whole = body.read() as Buffer | null;
+    done(whole === null ? '' : whole.toString('utf8'));
     return;
   }
   const chunks: Buffer[] = [];
