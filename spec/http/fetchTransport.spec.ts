@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import * as zlib from 'node:zlib';
 import { firstValueFrom } from 'rxjs';
 import { createClient } from '../../src/http/client';
 import { ApiError, ConnectionError, InternalServerError, InvalidResponseError } from '../../src/http/errors';
@@ -117,10 +118,52 @@ describe.each(TRANSPORTS)('%s', (_name, makeTransport) => {
     expect((error as InvalidResponseError).bodyExcerpt).toBe('{"batch_id":"b-1","sta');
   });
 
-  it('should report a connection dropped mid-body as a ConnectionError that may have reached the server', async () => {
+  it.each([
+    ['a Content-Length', { 'Content-Length': '1000' }],
+    ['chunked encoding', {}],
+  ] as const)('should report a connection dropped mid-body (%s) as a ConnectionError that may have reached the server', async (_what, length) => {
     const { url } = await serve((_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': '1000' });
+      res.writeHead(200, { 'Content-Type': 'application/json', ...length });
       res.write('{"batch_id":"b-1",', () => res.socket?.destroy());
+    });
+    const error = await within(errorOf(firstValueFrom(makeTransport()({ method: 'GET', url: `${url}/x`, headers: {} }))), 2000, 'the body failing');
+    expect(error).toBeInstanceOf(ConnectionError);
+    expect((error as ConnectionError).mayHaveReachedServer).toBe(true);
+    // Worded alike by both transports, the URL once.
+    expect((error as ConnectionError).message).toBe(`GET ${url}/x: connection closed before the response body was complete (ECONNRESET)`);
+  });
+
+  it('should read a body of many chunks intact, with multi-byte characters split between chunks', async () => {
+    const body = JSON.stringify({ batch_id: BATCH, note: 'é€😀'.repeat(100_000) });
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      const bytes = Buffer.from(body);
+      // Odd-sized writes, so characters straddle chunk boundaries.
+      for (let at = 0; at < bytes.length; at += 7777) res.write(bytes.subarray(at, at + 7777));
+      res.end();
+    });
+    const response = await firstValueFrom(makeTransport()({ method: 'GET', url: `${url}/x`, headers: {} }));
+    expect(response.body).toBe(body);
+  });
+
+  it.each([
+    ['gzip', zlib.gzipSync],
+    ['deflate', zlib.deflateSync],
+    ['br', zlib.brotliCompressSync],
+  ] as const)('should decode a %s body', async (coding, compress) => {
+    const body = JSON.stringify({ batch_id: BATCH, note: 'é'.repeat(50_000) });
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': coding });
+      res.end(compress(Buffer.from(body)));
+    });
+    const response = await firstValueFrom(makeTransport()({ method: 'GET', url: `${url}/x`, headers: {} }));
+    expect(response.body).toBe(body);
+  });
+
+  it('should fail a body that does not decode as a ConnectionError after the response started', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' });
+      res.end('not gzip at all');
     });
     const error = await within(errorOf(firstValueFrom(makeTransport()({ method: 'GET', url: `${url}/x`, headers: {} }))), 2000, 'the body failing');
     expect(error).toBeInstanceOf(ConnectionError);
@@ -259,6 +302,19 @@ describe.each(TRANSPORTS)('%s', (_name, makeTransport) => {
     }
     const error = await errorOf(firstValueFrom(makeTransport()({ method: 'POST', url: `${url}/p`, headers: {}, body })));
     expect(error).toBe(boom);
+  });
+});
+
+describe('fetchTransport', () => {
+  it('should answer the Location of a redirect it does not follow resolved against the request URL, as node-fetch gives it', async () => {
+    const { url } = await serve((req, res) => {
+      req.resume();
+      res.writeHead(303, { Location: '/elsewhere', 'Content-Type': 'application/json' });
+      res.end('{}');
+    });
+    const response = await firstValueFrom(fetchTransport()({ method: 'POST', url: `${url}/portfolios/batch`, headers: {}, body: '{}' }));
+    expect(response.status).toBe(303);
+    expect(response.headers.location).toBe(`${url}/elsewhere`);
   });
 });
 

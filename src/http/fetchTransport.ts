@@ -6,6 +6,7 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import crossFetch from 'cross-fetch';
 import { Observable } from 'rxjs';
 import type { Transport, TransportRequest, TransportResponse } from './transport';
@@ -25,6 +26,8 @@ type AddRequest = (this: http.Agent, request: http.ClientRequest, options: unkno
 /** Where a subscription learns which ClientRequest node-fetch made for it (see {@link fetchTransport}). */
 interface RequestClaim {
   request?: http.ClientRequest;
+  /** The response to that request, once its head arrived. */
+  response?: http.IncomingMessage;
 }
 
 // Set by a subscription's agent function just before node-fetch calls http.request with the
@@ -40,11 +43,13 @@ function failIncompleteBodies<A extends http.Agent>(agent: A): A {
   const holder = agent as unknown as { addRequest: AddRequest };
   const addRequest = holder.addRequest;
   holder.addRequest = function addRequestWatchingBody(this: http.Agent, request, options) {
-    if (pendingClaim) {
-      pendingClaim.request = request;
+    const claim = pendingClaim;
+    if (claim) {
+      claim.request = request;
       pendingClaim = undefined;
     }
     request.once('response', (response: http.IncomingMessage) => {
+      if (claim) claim.response = response;
       response.once('close', () => {
         if (response.complete || request.listenerCount('error') === 0) return;
         request.emit('error', incompleteBodyError());
@@ -89,6 +94,46 @@ function lowerCaseHeaders(headers: Headers): Record<string, string> {
     out[name.toLowerCase()] = value;
   });
   return out;
+}
+
+/**
+ * The headers of a node-fetch response as {@link lowerCaseHeaders} gives them, taken from the
+ * IncomingMessage node-fetch built them from: Node's names are lower-case already and only
+ * Set-Cookie is an array, so no copy on the common path. node-fetch rewrites the Location of
+ * a redirect it does not follow to an absolute URL: those are read from its Headers.
+ */
+function nodeHeaders(message: http.IncomingMessage, response: Response): Record<string, string> {
+  const { headers } = message;
+  if (response.status >= 300 && response.status < 400 && headers.location !== undefined) return lowerCaseHeaders(response.headers);
+  const cookies = headers['set-cookie'];
+  if (cookies === undefined) return headers as Record<string, string>;
+  return { ...(headers as Record<string, string>), 'set-cookie': cookies.join(', ') };
+}
+
+/**
+ * Reads a node-fetch body stream (already decoded) to its end as UTF-8 text, as its `text()`
+ * does, without the promises around it. node-fetch fails the stream with the request's
+ * error, which may have happened before this read began.
+ */
+function readNodeBody(body: Readable, done: (text: string) => void, failed: (error: unknown) => void): void {
+  if (body.destroyed) {
+    failed(body.errored ?? incompleteBodyError());
+    return;
+  }
+  // A small answer (every poll) has usually arrived whole, and node-fetch's stream has ended
+  // its writing side, before the response is handed over: take it at once, without the
+  // ticks and events of a flowing read.
+  if ((body as Duplex).writableFinished === true) {
+    const whole = body.read() as Buffer | null;
+    done(whole === null ? '' : whole.toString('utf8'));
+    return;
+  }
+  const chunks: Buffer[] = [];
+  body.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+  });
+  body.once('end', () => done(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+  body.once('error', failed);
 }
 
 /**
@@ -142,61 +187,77 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch, 
           abort();
         });
       }
-      const body = stream ?? request.body;
-      // Called by node-fetch for this request (and for each redirect it follows) right before
-      // http.request: the request that the agent then sees is this subscription's.
-      const claimingAgent = (url: URL): http.Agent => {
-        pendingClaim = claim;
-        return agentFor(url);
-      };
 
-      const send = async (): Promise<TransportResponse> => {
-        const init: RequestInit & { duplex?: 'half'; agent?: (url: URL) => http.Agent } = {
-          method: request.method,
-          // node-fetch's own option (other fetches ignore it): see failIncompleteBodies.
-          agent: controller ? agentFor : claimingAgent,
-          // Not copied: every fetch copies them into its own Headers and never writes to ours.
-          headers: request.headers as Record<string, string>,
-          ...(controller ? { signal: controller.signal } : {}),
-          // node-fetch 2 takes a Node Readable; Node's own fetch takes it as an async iterable with duplex 'half'.
-          body: body as RequestInit['body'],
-          ...(stream ? { duplex: 'half' as const } : {}),
-          // fetch would follow a 302/303 of a submit as a GET without the body and answer with
-          // that GET's result (or fail on a streamed body): the 3xx itself reaches the client,
-          // an ApiError, as nodeHttpTransport reports it. GETs still follow: they carry
-          // nothing to lose, the same read answers at the new place, and a gateway that
-          // redirects reads keeps working for users of the default transport.
-          ...(request.body !== undefined ? { redirect: 'manual' as const } : {}),
-        };
-        const pending = fetchImpl(request.url, init);
-        // A request Node refused before it reached the agent leaves the claim unused: drop it.
-        if (pendingClaim === claim) pendingClaim = undefined;
-        const response = await pending;
+      const succeed = (response: TransportResponse): void => {
+        if (settled) return;
+        settled = true;
+        subscriber.next(response);
+        subscriber.complete();
+      };
+      const fail = (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        if (bodyError) {
+          subscriber.error(bodyError.error);
+          return;
+        }
+        // Our own unsubscribe: the subscriber is gone and the error of the abort is expected.
+        if (aborted) return;
+        subscriber.error(toConnectionError(request, error, responseStarted));
+      };
+      const onResponse = (response: Response): void => {
         responseStarted = true;
         // An answer without a claimed request: not node-fetch after all. Later requests get a signal.
         if (!controller && claim.request === undefined) claimable = false;
+        const { response: message } = claim;
+        const body: unknown = response.body;
+        // node-fetch's body is a Node stream (decoded already): read directly, without text()'s
+        // promises, and the headers as Node parsed them (see nodeHeaders).
+        if (message !== undefined && body instanceof Readable) {
+          readNodeBody(body, (text) => succeed({ status: response.status, headers: nodeHeaders(message, response), body: text }), fail);
+          return;
+        }
         // Read inside the same cancellable scope: an unsubscribe mid-download aborts this too.
-        const text = await response.text();
-        return { status: response.status, headers: lowerCaseHeaders(response.headers), body: text };
+        response.text().then((text) => succeed({ status: response.status, headers: lowerCaseHeaders(response.headers), body: text }), fail);
       };
 
-      send().then(
-        (response) => {
-          settled = true;
-          subscriber.next(response);
-          subscriber.complete();
-        },
-        (error: unknown) => {
-          settled = true;
-          if (bodyError) {
-            subscriber.error(bodyError.error);
-            return;
-          }
-          // Our own unsubscribe: the subscriber is gone and the error of the abort is expected.
-          if (aborted) return;
-          subscriber.error(toConnectionError(request, error, responseStarted));
-        },
-      );
+      // node-fetch's own option (other fetches ignore it): see failIncompleteBodies. Called by
+      // node-fetch for this request (and for each redirect it follows) right before
+      // http.request: the request that the agent then sees is this subscription's.
+      const agent = controller
+        ? agentFor
+        : (url: URL): http.Agent => {
+            pendingClaim = claim;
+            return agentFor(url);
+          };
+      const init: RequestInit & { duplex?: 'half'; agent?: (url: URL) => http.Agent } = {
+        method: request.method,
+        agent,
+        // Not copied: every fetch copies them into its own Headers and never writes to ours.
+        headers: request.headers as Record<string, string>,
+      };
+      if (controller) init.signal = controller.signal;
+      if (request.body !== undefined) {
+        // node-fetch 2 takes a Node Readable; Node's own fetch takes it as an async iterable with duplex 'half'.
+        init.body = (stream ?? request.body) as RequestInit['body'];
+        if (stream) init.duplex = 'half';
+        // fetch would follow a 302/303 of a submit as a GET without the body and answer with
+        // that GET's result (or fail on a streamed body): the 3xx itself reaches the client,
+        // an ApiError, as nodeHttpTransport reports it. GETs still follow: they carry
+        // nothing to lose, the same read answers at the new place, and a gateway that
+        // redirects reads keeps working for users of the default transport.
+        init.redirect = 'manual';
+      }
+      let pending: Promise<Response>;
+      try {
+        pending = fetchImpl(request.url, init);
+      } catch (error) {
+        // A fetch that throws instead of rejecting: the same failure.
+        pending = Promise.reject(error);
+      }
+      // A request Node refused before it reached the agent leaves the claim unused: drop it.
+      if (pendingClaim === claim) pendingClaim = undefined;
+      pending.then(onResponse, fail);
 
       return () => {
         if (!settled) abort();
