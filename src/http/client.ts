@@ -3,8 +3,8 @@
  * that returns an Observable. Nothing is sent until subscription; unsubscribing aborts.
  */
 import * as t from 'io-ts';
-import { Observable, asyncScheduler, map, mergeMap, timer } from 'rxjs';
-import type { SchedulerLike, Subscription } from 'rxjs';
+import { Observable, asyncScheduler, map } from 'rxjs';
+import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import {
   AccountResults,
   BatchAccepted,
@@ -21,7 +21,7 @@ import { InvalidResponseError, RateLimitError, ResponseTimeoutError, makeApiErro
 import { fetchTransport } from './fetchTransport';
 import { registerSecret } from './redact';
 import { scanAccountRows } from './scanAccountRows';
-import { createThrottle, parseRetryAfter, resolveRetryConfig, retryWithPolicy } from './retry';
+import { createThrottle, parseRetryAfter, resolveRetryPolicy, subscribeWithRetry } from './retry';
 import type { RetryConfig } from './retry';
 import { isStreamedPortfolio, serializePayload, serializeStreamedPayload } from './serializePayload';
 import type { StreamedPortfolioRequest } from './serializePayload';
@@ -233,7 +233,7 @@ export function filterAccountRows(rows: readonly unknown[], accountCodes: Readon
 /**
  * Makes the API client. Every method is cold: nothing is sent until subscription, each
  * subscription sends again, and unsubscribing aborts. Failures are retried per the one
- * policy ({@link retryWithPolicy}); a 429 with `Retry-After` holds every request of this
+ * policy ({@link subscribeWithRetry}); a 429 with `Retry-After` holds every request of this
  * client until then.
  *
  * Example:
@@ -259,11 +259,9 @@ export function createClient(options: ClientOptions): C9Client {
   const transport = options.transport ?? fetchTransport(options.fetch);
   const policy = { ...retryConfig, scheduler };
   // Made once here so an invalid policy fails at creation, not at the first request.
-  // Typed for `unknown` and narrowed per request below: retry passes values through untouched,
-  // and one operator per client (not one per request) is what keeps a poll cheap.
-  const retryIdempotent = retryWithPolicy<unknown>({ ...policy, idempotent: true });
-  const retrySubmit = retryWithPolicy<unknown>({ ...policy, idempotent: false });
-  const { maxDelayMs } = resolveRetryConfig(policy);
+  const retryIdempotent = resolveRetryPolicy({ ...policy, idempotent: true });
+  const retrySubmit = resolveRetryPolicy({ ...policy, idempotent: false });
+  const { maxDelayMs } = retryIdempotent;
   const throttle = createThrottle(scheduler);
   const authorization = `Bearer ${apiKey}`;
   // The headers of a request without body or extra headers (every poll), made once: the
@@ -293,14 +291,16 @@ export function createClient(options: ClientOptions): C9Client {
       }
     };
     // One attempt: the transport's answer parsed, with a time limit on the first answer.
-    // Written as one Observable instead of defer → timeout → map → tap because it runs on
-    // every poll: the operator chain and the timer of an answer that came synchronously
-    // were most of the client's CPU per poll.
-    const attempt: Observable<T> = new Observable<T>((subscriber) => {
-      // The throttle's gate, inline: while a 429's pause lasts, wait, then check again
-      // (another 429 may have pushed the pause further meanwhile).
-      const wait = throttle.resumeAt - scheduler.now();
-      if (wait > 0) return timer(wait, scheduler).pipe(mergeMap(() => attempt)).subscribe(subscriber);
+    // Written as one Observable instead of defer → timeout → map → tap, and its retries as a
+    // loop inside it instead of a retry operator, because it runs on every poll: the operator
+    // layers and the timer of an answer that came synchronously were most of the client's
+    // CPU per poll. A 429's pause is waited out before each attempt (see createThrottle).
+    const policy = extra.idempotent ? retryIdempotent : retrySubmit;
+    return new Observable<T>((subscriber) =>
+      subscribeWithRetry(subscriber, policy, (fail) => throttle.whenOpen(() => sendOnce(subscriber, fail))),
+    );
+
+    function sendOnce(subscriber: Subscriber<T>, failed: (error: unknown) => void): () => void {
       const body = extra.body?.();
       const request: TransportRequest =
         body === undefined && extra.headers === undefined
@@ -317,14 +317,16 @@ export function createClient(options: ClientOptions): C9Client {
               ...(body === undefined ? {} : { body }),
             };
       let answered = false;
+      let done = false;
       let deadline: Subscription | undefined;
       const fail = (error: unknown): void => {
+        done = true;
         onError(error);
-        subscriber.error(error);
+        failed(error);
       };
       const inner = transport(request).subscribe({
         next: (response) => {
-          if (subscriber.closed) return;
+          if (done) return;
           if (!answered) {
             answered = true;
             deadline?.unsubscribe();
@@ -338,14 +340,22 @@ export function createClient(options: ClientOptions): C9Client {
             return;
           }
           // One answer per attempt: a transport that emitted twice must not fork the caller's chain.
+          done = true;
           subscriber.next(value);
           subscriber.complete();
         },
-        error: fail,
-        complete: () => subscriber.complete(),
+        error: (error: unknown) => {
+          if (!done) fail(error);
+        },
+        complete: () => {
+          if (!done) {
+            done = true;
+            subscriber.complete();
+          }
+        },
       });
       // Only a request still waiting for its first answer needs a timer.
-      if (!answered && !subscriber.closed) {
+      if (!answered && !done) {
         deadline = scheduler.schedule(() => {
           inner.unsubscribe();
           fail(new ResponseTimeoutError({ method, path, timeoutMs }));
@@ -355,8 +365,7 @@ export function createClient(options: ClientOptions): C9Client {
         deadline?.unsubscribe();
         inner.unsubscribe();
       };
-    });
-    return attempt.pipe(extra.idempotent ? retryIdempotent : retrySubmit) as Observable<T>;
+    }
   }
 
   function payloadBody(payload: PortfolioRequest | StreamedPortfolioRequest): () => RequestBody {

@@ -10,7 +10,10 @@ import {
   mergeMap,
   Observable,
   type OperatorFunction,
+  type SchedulerAction,
   type SchedulerLike,
+  type Subscriber,
+  type Subscription,
   takeWhile,
 } from 'rxjs';
 import { isTerminalStatus, type BatchStatus } from '../codecs';
@@ -215,14 +218,40 @@ function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig)
     // runs once per poll, and with thousands of batches polled at once the two operator
     // layers per poll were a large share of the client's CPU and garbage. Scheduled even for
     // a 0 ms wait: the asynchronous gap is what keeps the stack flat.
-    const requestAfter = (delayMs: number): Observable<BatchStatusResponse> =>
-      new Observable<BatchStatusResponse>((subscriber) => {
-        const wait = scheduler.schedule(() => {
-          // Subscribing the subscriber itself chains the request's teardown onto it.
-          request().subscribe(subscriber);
-        }, delayMs);
-        return () => wait.unsubscribe();
-      });
+    // One Observable and one scheduler action per loop, not per poll: the wait is read from
+    // `nextDelayMs`, and the action that ran the last wait is scheduled again (the scheduler's
+    // own recursive scheduling, which keeps an interval timer when the delay repeats) rather
+    // than a new action and timer per poll. expand subscribes one wait at a time.
+    let nextDelayMs = 0;
+    // The subscriber whose wait is scheduled, and that wait; cleared when it fires.
+    let waiting: Subscriber<BatchStatusResponse> | undefined;
+    let pending: Subscription | undefined;
+    // The action that ran the last wait: the one to schedule again.
+    let lastAction: SchedulerAction<undefined> | undefined;
+    const fire = function (this: SchedulerAction<undefined>): void {
+      lastAction = this;
+      const subscriber = waiting;
+      waiting = undefined;
+      pending = undefined;
+      // Subscribing the subscriber itself chains the request's teardown onto it.
+      if (subscriber !== undefined) request().subscribe(subscriber);
+    };
+    const requestAfterWait = new Observable<BatchStatusResponse>((subscriber) => {
+      waiting = subscriber;
+      pending = lastAction === undefined ? scheduler.schedule(fire, nextDelayMs) : lastAction.schedule(undefined, nextDelayMs);
+      return () => {
+        // Only a wait that has not fired is cancelled; a cancelled action cannot run again.
+        if (waiting !== subscriber) return;
+        waiting = undefined;
+        pending?.unsubscribe();
+        pending = undefined;
+        lastAction = undefined;
+      };
+    });
+    const requestAfter = (delayMs: number): Observable<BatchStatusResponse> => {
+      nextDelayMs = delayMs;
+      return requestAfterWait;
+    };
 
     const polls = request().pipe(
       expand((response) => (isTerminalStatus(response.status.status) ? EMPTY : requestAfter(waitAfter(response)))),
