@@ -182,6 +182,39 @@ function progressed(previous: BatchStatus, current: BatchStatus): boolean {
   );
 }
 
+/** The statuses of the answers. Stateless, so one operator serves every loop. */
+const toStatus = map((response: BatchStatusResponse) => response.status);
+
+/** Ends at the terminal status, which it still emits. Stateless, so one operator serves every loop. */
+const untilTerminal = takeWhile((status: BatchStatus) => !isTerminalStatus(status.status), true);
+
+interface DeadlineState {
+  readonly subscriber: Subscriber<unknown>;
+  readonly timeoutError: () => Error;
+}
+
+function failAtDeadline(state?: DeadlineState): void {
+  state?.subscriber.error(state.timeoutError());
+}
+
+/**
+ * `source` with a deadline `timeoutMs` after subscription, where the stream errors with
+ * `timeoutError()`. The deadline is one scheduled action beside the polls, not a timer →
+ * mergeMap → throwError stream merged in: thousands of batches polled at once each hold it
+ * for their whole life. Its error unsubscribes the polls (and so the request in flight); the
+ * end of the polls cancels the deadline. A module function whose action gets its state as
+ * an argument: a closure here would keep the operator chain of `source`, first request
+ * included, alive as long as the loop runs.
+ */
+function withDeadline<T>(source: Observable<T>, scheduler: SchedulerLike, timeoutMs: number, timeoutError: () => Error): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const deadline = scheduler.schedule<DeadlineState>(failAtDeadline, timeoutMs, { subscriber, timeoutError });
+    // Subscribing the subscriber itself ties the polls' teardown to it.
+    source.subscribe(subscriber);
+    return deadline;
+  });
+}
+
 function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig): Observable<BatchStatus> {
   const { scheduler } = c;
   return defer(() => {
@@ -254,33 +287,23 @@ function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig)
     };
 
     const polls = request().pipe(
-      expand((response) => (isTerminalStatus(response.status.status) ? EMPTY : requestAfter(waitAfter(response)))),
-      map((response) => {
+      expand((response) => {
+        // Here rather than in a map after expand: expand hands every answer to this function
+        // right after emitting it, and the map's closure would be one more per loop.
         lastSeen = response.status;
-        return response.status;
+        return isTerminalStatus(response.status.status) ? EMPTY : requestAfter(waitAfter(response));
+      }),
+      toStatus,
+      untilTerminal,
+    );
+    if (c.timeoutMs === Infinity) return polls;
+    return withDeadline(polls, scheduler, c.timeoutMs, () =>
+      new BatchTimeoutError({
+        batchId: batch.batchId,
+        lastStatus: lastSeen?.status,
+        queuePosition: lastSeen?.queue_position,
+        elapsedMs: scheduler.now() - startedAt,
       }),
     );
-
-    const untilTerminal = polls.pipe(takeWhile((status) => !isTerminalStatus(status.status), true));
-    if (c.timeoutMs === Infinity) return untilTerminal;
-    // The deadline is one scheduled action beside the polls, not a timer → mergeMap →
-    // throwError stream merged in: thousands of batches polled at once each hold it for
-    // their whole life. Its error unsubscribes the polls (and so the request in flight);
-    // the terminal status completes the polls, and the teardown cancels the deadline.
-    return new Observable<BatchStatus>((subscriber) => {
-      const deadline = scheduler.schedule(() => {
-        subscriber.error(
-          new BatchTimeoutError({
-            batchId: batch.batchId,
-            lastStatus: lastSeen?.status,
-            queuePosition: lastSeen?.queue_position,
-            elapsedMs: scheduler.now() - startedAt,
-          }),
-        );
-      }, c.timeoutMs);
-      // Subscribing the subscriber itself ties the polls' teardown to it.
-      untilTerminal.subscribe(subscriber);
-      return () => deadline.unsubscribe();
-    });
   });
 }
