@@ -1,7 +1,7 @@
 /**
  * One polling loop per batch, however many parts of a program watch it.
  */
-import { defer, finalize, ReplaySubject, share, type Observable } from 'rxjs';
+import { defer, Observable, Subscription, type Subscriber } from 'rxjs';
 import type { BatchStatus } from '../codecs';
 import type { C9Client } from '../http/client';
 import { batchPoller, type PollConfig } from '../operators/pollUntilTerminal';
@@ -48,29 +48,90 @@ export function createBatchWatcher(client: C9Client, config: PollConfig = {}): B
   const poll = batchPoller(client, config);
   const loops = new Map<string, Observable<BatchStatus>>();
 
+  // The loop of one batch, shared by its subscribers. This is what
+  // `defer(start).pipe(finalize(drop), share({ connector: () => new ReplaySubject(1),
+  // resetOnError: true, resetOnComplete: false, resetOnRefCountZero: true }))` did, written
+  // out because thousands of batches are polled at once: that chain held about 2 KB per
+  // batch for the loop's life and copied its subscriber list on every status.
   const create = (batch: SubmittedBatch): Observable<BatchStatus> => {
     const { batchId } = batch;
-    // Counts connections, so the teardown of an old connection (after an error and a
-    // synchronous re-subscribe, say) never removes the entry of the one that replaced it.
+    // Replaced, never changed in place, so a status is delivered to the list as it was when
+    // the status arrived, even when a subscriber leaves or joins meanwhile.
+    let subscribers: readonly Subscriber<BatchStatus>[] = [];
+    // The latest status, replayed to a subscriber that joins; kept after the terminal one.
+    let latest: BatchStatus | undefined;
+    let completed = false;
+    let connection: Subscription | undefined;
+    // Counts connections, so the end of an old connection (after an error and a synchronous
+    // re-subscribe, say) never removes the entry of the one that replaced it.
     let connections = 0;
-    const loop: Observable<BatchStatus> = defer(() => {
-      const connection = ++connections;
+
+    const reset = (): void => {
+      connection = undefined;
+      latest = undefined;
+      completed = false;
+    };
+
+    const connect = (): void => {
+      const id = ++connections;
+      const current = new Subscription();
+      connection = current;
       loops.set(batchId, loop);
-      return poll(batch).pipe(
-        finalize(() => {
-          if (connection === connections && loops.get(batchId) === loop) loops.delete(batchId);
+      // Runs once the statuses, terminal one or error included, reached every subscriber, so
+      // one arriving meanwhile still finds this loop (and gets the terminal status replayed).
+      current.add(() => {
+        if (id === connections && loops.get(batchId) === loop) loops.delete(batchId);
+      });
+      current.add(
+        poll(batch).subscribe({
+          next: (status) => {
+            if (connection !== current) return;
+            latest = status;
+            const list = subscribers;
+            for (let i = 0; i < list.length; i++) list[i].next(status);
+          },
+          error: (error: unknown) => {
+            if (connection !== current) return;
+            // Reset first: a subscriber that re-subscribes while the error is delivered starts a fresh loop.
+            const list = subscribers;
+            subscribers = [];
+            reset();
+            for (let i = 0; i < list.length; i++) list[i].error(error);
+            current.unsubscribe();
+          },
+          complete: () => {
+            if (connection !== current) return;
+            completed = true;
+            const list = subscribers;
+            subscribers = [];
+            for (let i = 0; i < list.length; i++) list[i].complete();
+            current.unsubscribe();
+          },
         }),
       );
-    }).pipe(
-      share({
-        connector: () => new ReplaySubject<BatchStatus>(1),
-        resetOnError: true,
-        // A subscriber arriving while the completion is being delivered gets the terminal
-        // status from the replay instead of starting a loop the registry no longer knows.
-        resetOnComplete: false,
-        resetOnRefCountZero: true,
-      }),
-    );
+    };
+
+    const loop: Observable<BatchStatus> = new Observable<BatchStatus>((subscriber) => {
+      if (completed) {
+        // Ended with its terminal status: replayed, and no new loop from this (stale) entry.
+        if (latest !== undefined) subscriber.next(latest);
+        subscriber.complete();
+        return;
+      }
+      subscribers = [...subscribers, subscriber];
+      subscriber.add(() => {
+        subscribers = subscribers.filter((other) => other !== subscriber);
+        if (subscribers.length === 0 && !completed) {
+          // The last subscriber left: stop polling; the next one starts afresh, without a replay.
+          const stopped = connection;
+          reset();
+          stopped?.unsubscribe();
+        }
+      });
+      if (latest !== undefined) subscriber.next(latest);
+      // Not when the subscriber left during the replay (take(1), say).
+      if (connection === undefined && subscribers.length > 0) connect();
+    });
     return loop;
   };
 
