@@ -125,21 +125,24 @@ interface ResolvedPollConfig {
  * @throws TypeError when a configuration value is out of range
  */
 export function pollUntilTerminal(client: C9Client, config: PollConfig = {}): OperatorFunction<SubmittedBatch, BatchStatus> {
-  return mergeMap(batchPoller(client, config));
+  const poll = batchPoller(client, config);
+  return mergeMap((batch) => poll(batch).pipe(toStatus));
 }
 
 /**
  * The polling of one batch that {@link pollUntilTerminal} runs per input batch, for callers
  * that hold one batch and would otherwise wrap it in `of(batch)` and a `mergeMap` per batch
- * (the batch watcher). Not exported from the package: the operator is the public form.
+ * (the batch watcher). It emits the answers (each status with its polling hint), so a caller
+ * that reads `.status` itself needs no `map` layer per batch. Not exported from the package:
+ * the operator is the public form.
  *
- * Example: `batchPoller(client, { initialIntervalMs: 500 })(batch).subscribe(render)`
+ * Example: `batchPoller(client, { initialIntervalMs: 500 })(batch).subscribe(({ status }) => render(status))`
  *
  * @param client the API client
  * @param config as for {@link pollUntilTerminal}
  * @throws TypeError when a configuration value is out of range
  */
-export function batchPoller(client: C9Client, config: PollConfig = {}): (batch: SubmittedBatch) => Observable<BatchStatus> {
+export function batchPoller(client: C9Client, config: PollConfig = {}): (batch: SubmittedBatch) => Observable<BatchStatusResponse> {
   const {
     initialIntervalMs = 1000,
     factor = 1.5,
@@ -185,8 +188,8 @@ function progressed(previous: BatchStatus, current: BatchStatus): boolean {
 /** The statuses of the answers. Stateless, so one operator serves every loop. */
 const toStatus = map((response: BatchStatusResponse) => response.status);
 
-/** Ends at the terminal status, which it still emits. Stateless, so one operator serves every loop. */
-const untilTerminal = takeWhile((status: BatchStatus) => !isTerminalStatus(status.status), true);
+/** Ends at the answer with the terminal status, which it still emits. Stateless, so one operator serves every loop. */
+const untilTerminal = takeWhile((response: BatchStatusResponse) => !isTerminalStatus(response.status.status), true);
 
 interface DeadlineState {
   readonly subscriber: Subscriber<unknown>;
@@ -215,7 +218,7 @@ function withDeadline<T>(source: Observable<T>, scheduler: SchedulerLike, timeou
   });
 }
 
-function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig): Observable<BatchStatus> {
+function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig): Observable<BatchStatusResponse> {
   const { scheduler } = c;
   return defer(() => {
     // Per subscription: a re-subscription (retry, second subscriber) starts a fresh clock and backoff.
@@ -293,7 +296,6 @@ function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig)
         lastSeen = response.status;
         return isTerminalStatus(response.status.status) ? EMPTY : requestAfter(waitAfter(response));
       }),
-      toStatus,
       untilTerminal,
     );
     if (c.timeoutMs === Infinity) return polls;

@@ -84,7 +84,7 @@ export function createBatchWatcher(client: C9Client, config: PollConfig = {}): B
       });
       current.add(
         poll(batch).subscribe({
-          next: (status) => {
+          next: ({ status }) => {
             if (connection !== current) return;
             latest = status;
             const list = subscribers;
