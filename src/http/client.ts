@@ -4,7 +4,7 @@
  */
 import * as t from 'io-ts';
 import { Observable, asyncScheduler, map } from 'rxjs';
-import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
+import type { SchedulerLike, Subscriber, Subscription, TeardownLogic } from 'rxjs';
 import {
   AccountResults,
   BatchAccepted,
@@ -230,6 +230,30 @@ export function filterAccountRows(rows: readonly unknown[], accountCodes: Readon
   return kept;
 }
 
+/** What every attempt of one call shares: made once per call. */
+interface CallPlan<T> {
+  readonly method: EndpointRoute['method'];
+  readonly path: string;
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly extra: SendOptions;
+  readonly decode: (parsed: ParsedResponse) => T;
+}
+
+/** An attempt as the throttle and the scheduler see it. */
+interface AttemptLike {
+  start(): TeardownLogic;
+  timedOut(): void;
+}
+
+/** Starts an attempt once the throttle lets it through (a function, not a closure per attempt). */
+const startAttempt = (attempt: AttemptLike): TeardownLogic => attempt.start();
+
+/** The action of an attempt's response timeout; the attempt is its state. */
+function attemptTimedOut(attempt?: AttemptLike): void {
+  attempt?.timedOut();
+}
+
 /**
  * Makes the API client. Every method is cold: nothing is sent until subscription, each
  * subscription sends again, and unsubscribing aborts. Failures are retried per the one
@@ -279,28 +303,46 @@ export function createClient(options: ClientOptions): C9Client {
    * retryable, so the retry policy passes it on as it would have passed the `map`'s.
    */
   function sendDecoded<T>(route: EndpointRoute, extra: SendOptions, decode: (parsed: ParsedResponse) => T): Observable<T> {
-    const timeoutMs = extra.timeoutMs ?? requestTimeoutMs;
-    // Built once per call, not per attempt: `endpoint` is already normalized and every
-    // route path starts with one '/', so this is what joinUrl would return.
-    const url = endpoint + route.path;
     const { method, path } = route;
-    const onError = (error: unknown): void => {
-      // One 429 with a hint holds every request of this client, not only the one that got it.
-      if (error instanceof RateLimitError && error.retryAfterMs !== undefined) {
-        throttle.pauseUntil(scheduler.now() + Math.min(error.retryAfterMs, maxDelayMs));
-      }
+    const call: CallPlan<T> = {
+      method,
+      path,
+      // Built once per call, not per attempt: `endpoint` is already normalized and every
+      // route path starts with one '/', so this is what joinUrl would return.
+      url: endpoint + path,
+      timeoutMs: extra.timeoutMs ?? requestTimeoutMs,
+      extra,
+      decode,
     };
-    // One attempt: the transport's answer parsed, with a time limit on the first answer.
     // Written as one Observable instead of defer → timeout → map → tap, and its retries as a
     // loop inside it instead of a retry operator, because it runs on every poll: the operator
     // layers and the timer of an answer that came synchronously were most of the client's
     // CPU per poll. A 429's pause is waited out before each attempt (see createThrottle).
     const policy = extra.idempotent ? retryIdempotent : retrySubmit;
     return new Observable<T>((subscriber) =>
-      subscribeWithRetry(subscriber, policy, (fail) => throttle.whenOpen(() => sendOnce(subscriber, fail))),
+      subscribeWithRetry(subscriber, policy, (fail) => throttle.whenOpen(startAttempt, new Attempt(call, subscriber, fail))),
     );
+  }
 
-    function sendOnce(subscriber: Subscriber<T>, failed: (error: unknown) => void): () => void {
+  /**
+   * One attempt: the transport's answer parsed and decoded, with a time limit on the first
+   * answer. One object that is the transport's observer, the timer's state and the teardown,
+   * instead of a closure for each: it is made on every poll.
+   */
+  class Attempt<T> {
+    private answered = false;
+    private done = false;
+    private deadline: Subscription | undefined;
+    private inner: Subscription | undefined;
+
+    constructor(
+      private readonly call: CallPlan<T>,
+      private readonly subscriber: Subscriber<T>,
+      private readonly failed: (error: unknown) => void,
+    ) {}
+
+    start(): this {
+      const { method, url, extra } = this.call;
       const body = extra.body?.();
       const request: TransportRequest =
         body === undefined && extra.headers === undefined
@@ -316,55 +358,61 @@ export function createClient(options: ClientOptions): C9Client {
               },
               ...(body === undefined ? {} : { body }),
             };
-      let answered = false;
-      let done = false;
-      let deadline: Subscription | undefined;
-      const fail = (error: unknown): void => {
-        done = true;
-        onError(error);
-        failed(error);
-      };
-      const inner = transport(request).subscribe({
-        next: (response) => {
-          if (done) return;
-          if (!answered) {
-            answered = true;
-            deadline?.unsubscribe();
-          }
-          let value: T;
-          try {
-            const json = (extra.parse ?? parseResponse)(response, { method, path, nowMs: scheduler.now() });
-            value = decode({ json, headers: response.headers });
-          } catch (error) {
-            fail(error);
-            return;
-          }
-          // One answer per attempt: a transport that emitted twice must not fork the caller's chain.
-          done = true;
-          subscriber.next(value);
-          subscriber.complete();
-        },
-        error: (error: unknown) => {
-          if (!done) fail(error);
-        },
-        complete: () => {
-          if (!done) {
-            done = true;
-            subscriber.complete();
-          }
-        },
-      });
+      this.inner = transport(request).subscribe(this);
       // Only a request still waiting for its first answer needs a timer.
-      if (!answered && !done) {
-        deadline = scheduler.schedule(() => {
-          inner.unsubscribe();
-          fail(new ResponseTimeoutError({ method, path, timeoutMs }));
-        }, timeoutMs);
+      if (!this.answered && !this.done) this.deadline = scheduler.schedule(attemptTimedOut, this.call.timeoutMs, this);
+      return this;
+    }
+
+    next(response: TransportResponse): void {
+      if (this.done) return;
+      if (!this.answered) {
+        this.answered = true;
+        this.deadline?.unsubscribe();
       }
-      return () => {
-        deadline?.unsubscribe();
-        inner.unsubscribe();
-      };
+      const { method, path, extra, decode } = this.call;
+      let value: T;
+      try {
+        const json = (extra.parse ?? parseResponse)(response, { method, path, nowMs: scheduler.now() });
+        value = decode({ json, headers: response.headers });
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      // One answer per attempt: a transport that emitted twice must not fork the caller's chain.
+      this.done = true;
+      this.subscriber.next(value);
+      this.subscriber.complete();
+    }
+
+    error(error: unknown): void {
+      if (!this.done) this.fail(error);
+    }
+
+    complete(): void {
+      if (this.done) return;
+      this.done = true;
+      this.subscriber.complete();
+    }
+
+    timedOut(): void {
+      this.inner?.unsubscribe();
+      const { method, path, timeoutMs } = this.call;
+      this.fail(new ResponseTimeoutError({ method, path, timeoutMs }));
+    }
+
+    unsubscribe(): void {
+      this.deadline?.unsubscribe();
+      this.inner?.unsubscribe();
+    }
+
+    private fail(error: unknown): void {
+      this.done = true;
+      // One 429 with a hint holds every request of this client, not only the one that got it.
+      if (error instanceof RateLimitError && error.retryAfterMs !== undefined) {
+        throttle.pauseUntil(scheduler.now() + Math.min(error.retryAfterMs, maxDelayMs));
+      }
+      this.failed(error);
     }
   }
 

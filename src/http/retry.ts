@@ -316,11 +316,12 @@ export interface Throttle {
   /** The time the current pause ends (scheduler clock); in the past when there is none. */
   readonly resumeAt: number;
   /**
-   * Runs `start` now, or, while a pause lasts, once it is over (checked again then: another
-   * 429 may have pushed it further). Returns the teardown: cancels the wait, or ends what
-   * `start` returned. Costs nothing when there is no pause (the client's path per request).
+   * Runs `start(arg)` now, or, while a pause lasts, once it is over (checked again then:
+   * another 429 may have pushed it further). Returns the teardown: cancels the wait, or ends
+   * what `start` returned. Costs nothing when there is no pause (the client's path per
+   * request); `arg` lets a caller pass a module-level `start` instead of a closure.
    */
-  whenOpen(start: () => TeardownLogic): TeardownLogic;
+  whenOpen<A>(start: (arg: A) => TeardownLogic, arg: A): TeardownLogic;
   /** Delays each subscription to the source until the pause is over (built on `whenOpen`). */
   gate<T>(): MonoTypeOperatorFunction<T>;
 }
@@ -340,8 +341,8 @@ export interface Throttle {
  */
 export function createThrottle(scheduler: SchedulerLike = asyncScheduler): Throttle {
   let resumeAt = Number.NEGATIVE_INFINITY;
-  const whenOpen = (start: () => TeardownLogic): TeardownLogic => {
-    if (resumeAt - scheduler.now() <= 0) return start();
+  const whenOpen = <A>(start: (arg: A) => TeardownLogic, arg: A): TeardownLogic => {
+    if (resumeAt - scheduler.now() <= 0) return start(arg);
     let wait: Subscription | undefined;
     let started: TeardownLogic;
     const check = (): void => {
@@ -349,7 +350,7 @@ export function createThrottle(scheduler: SchedulerLike = asyncScheduler): Throt
       if (ms > 0) wait = scheduler.schedule(check, ms);
       else {
         wait = undefined;
-        started = start();
+        started = start(arg);
       }
     };
     check();
@@ -367,7 +368,7 @@ export function createThrottle(scheduler: SchedulerLike = asyncScheduler): Throt
     },
     whenOpen,
     gate<T>(): MonoTypeOperatorFunction<T> {
-      return (source) => new Observable<T>((subscriber) => whenOpen(() => source.subscribe(subscriber)));
+      return (source) => new Observable<T>((subscriber) => whenOpen((target) => source.subscribe(target), subscriber));
     },
   };
 }
