@@ -201,20 +201,26 @@ function failAtDeadline(state?: DeadlineState): void {
 }
 
 /**
- * `source` with a deadline `timeoutMs` after subscription, where the stream errors with
- * `timeoutError()`. The deadline is one scheduled action beside the polls, not a timer →
+ * `source` with `teardown` run at its end and, unless `timeoutMs` is Infinity, a deadline
+ * `timeoutMs` after subscription, where the stream errors with `timeoutError()`. The deadline is one scheduled action beside the polls, not a timer →
  * mergeMap → throwError stream merged in: thousands of batches polled at once each hold it
  * for their whole life. Its error unsubscribes the polls (and so the request in flight); the
  * end of the polls cancels the deadline. A module function whose action gets its state as
  * an argument: a closure here would keep the operator chain of `source`, first request
  * included, alive as long as the loop runs.
  */
-function withDeadline<T>(source: Observable<T>, scheduler: SchedulerLike, timeoutMs: number, timeoutError: () => Error): Observable<T> {
+function withDeadline<T>(
+  source: Observable<T>,
+  teardown: () => void,
+  scheduler: SchedulerLike,
+  timeoutMs: number,
+  timeoutError: () => Error,
+): Observable<T> {
   return new Observable<T>((subscriber) => {
-    const deadline = scheduler.schedule<DeadlineState>(failAtDeadline, timeoutMs, { subscriber, timeoutError });
+    if (timeoutMs !== Infinity) subscriber.add(scheduler.schedule<DeadlineState>(failAtDeadline, timeoutMs, { subscriber, timeoutError }));
     // Subscribing the subscriber itself ties the polls' teardown to it.
     source.subscribe(subscriber);
-    return deadline;
+    return teardown;
   });
 }
 
@@ -275,15 +281,18 @@ function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig)
     const requestAfterWait = new Observable<BatchStatusResponse>((subscriber) => {
       waiting = subscriber;
       pending = lastAction === undefined ? scheduler.schedule(fire, nextDelayMs) : lastAction.schedule(undefined, nextDelayMs);
-      return () => {
-        // Only a wait that has not fired is cancelled; a cancelled action cannot run again.
-        if (waiting !== subscriber) return;
-        waiting = undefined;
-        pending?.unsubscribe();
-        pending = undefined;
-        lastAction = undefined;
-      };
+      // No teardown per wait: expand ends a wait's subscription only when the whole loop ends,
+      // and then cancelWait (one teardown per loop) cancels it. A closure and a finalizer list
+      // per poll, kept until the next poll, were a large share of what each poll left behind.
     });
+    const cancelWait = (): void => {
+      if (waiting === undefined) return;
+      waiting = undefined;
+      // A cancelled action cannot run again.
+      pending?.unsubscribe();
+      pending = undefined;
+      lastAction = undefined;
+    };
     const requestAfter = (delayMs: number): Observable<BatchStatusResponse> => {
       nextDelayMs = delayMs;
       return requestAfterWait;
@@ -298,8 +307,7 @@ function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig)
       }),
       untilTerminal,
     );
-    if (c.timeoutMs === Infinity) return polls;
-    return withDeadline(polls, scheduler, c.timeoutMs, () =>
+    return withDeadline(polls, cancelWait, scheduler, c.timeoutMs, () =>
       new BatchTimeoutError({
         batchId: batch.batchId,
         lastStatus: lastSeen?.status,
