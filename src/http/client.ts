@@ -230,6 +230,9 @@ export function filterAccountRows(rows: readonly unknown[], accountCodes: Readon
   return kept;
 }
 
+/** The options of every status request. */
+const STATUS_REQUEST: SendOptions = Object.freeze({ idempotent: true });
+
 /** What every attempt of one call shares: made once per call. */
 interface CallPlan<T> {
   readonly method: EndpointRoute['method'];
@@ -292,6 +295,16 @@ export function createClient(options: ClientOptions): C9Client {
   // transport copies what it sends, never changes this object.
   const plainHeaders: Readonly<Record<string, string>> = Object.freeze({ authorization, accept: JSON_CONTENT });
 
+  // Made once, not per poll.
+  const decodeStatus = ({ json, headers }: ParsedResponse): BatchStatusResponse => {
+    const retryAfter = headers['retry-after'];
+    return {
+      status: decodeOrThrow(BatchStatus, nullFieldsToUndefined(json), 'batch status'),
+      // The clock is read only when there is a hint to read against it.
+      retryAfterMs: retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, scheduler.now()),
+    };
+  };
+
   /** Sends one request (per subscription, per retry) and yields the parsed response. */
   function send(route: EndpointRoute, extra: SendOptions): Observable<ParsedResponse> {
     return sendDecoded(route, extra, (parsed) => parsed);
@@ -329,7 +342,7 @@ export function createClient(options: ClientOptions): C9Client {
    * answer. One object that is the transport's observer, the timer's state and the teardown,
    * instead of a closure for each: it is made on every poll.
    */
-  class Attempt<T> {
+  class Attempt<T> implements RequestContext {
     private answered = false;
     private done = false;
     private deadline: Subscription | undefined;
@@ -340,6 +353,20 @@ export function createClient(options: ClientOptions): C9Client {
       private readonly subscriber: Subscriber<T>,
       private readonly failed: (error: unknown) => void,
     ) {}
+
+    // The attempt is also the RequestContext of its answer: the clock is read only when an
+    // error status needs it for Retry-After, not on every poll.
+    get method(): string {
+      return this.call.method;
+    }
+
+    get path(): string {
+      return this.call.path;
+    }
+
+    get nowMs(): number {
+      return scheduler.now();
+    }
 
     start(): this {
       const { method, url, extra } = this.call;
@@ -370,10 +397,10 @@ export function createClient(options: ClientOptions): C9Client {
         this.answered = true;
         this.deadline?.unsubscribe();
       }
-      const { method, path, extra, decode } = this.call;
+      const { extra, decode } = this.call;
       let value: T;
       try {
-        const json = (extra.parse ?? parseResponse)(response, { method, path, nowMs: scheduler.now() });
+        const json = (extra.parse ?? parseResponse)(response, this);
         value = decode({ json, headers: response.headers });
       } catch (error) {
         this.fail(error);
@@ -444,11 +471,7 @@ export function createClient(options: ClientOptions): C9Client {
     },
 
     getBatchStatus(batchId) {
-      const route = endpoints.batchStatus(batchId);
-      return sendDecoded(route, { idempotent: true }, ({ json, headers }) => ({
-        status: decodeOrThrow(BatchStatus, nullFieldsToUndefined(json), 'batch status'),
-        retryAfterMs: parseRetryAfter(headers['retry-after'], scheduler.now()),
-      }));
+      return sendDecoded(endpoints.batchStatus(batchId), STATUS_REQUEST, decodeStatus);
     },
 
     getAccountResults(query = {}) {

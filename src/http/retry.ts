@@ -342,7 +342,8 @@ export interface Throttle {
 export function createThrottle(scheduler: SchedulerLike = asyncScheduler): Throttle {
   let resumeAt = Number.NEGATIVE_INFINITY;
   const whenOpen = <A>(start: (arg: A) => TeardownLogic, arg: A): TeardownLogic => {
-    if (resumeAt - scheduler.now() <= 0) return start(arg);
+    // No clock read for a client that was never paused (every request of most clients).
+    if (resumeAt === Number.NEGATIVE_INFINITY || resumeAt - scheduler.now() <= 0) return start(arg);
     let wait: Subscription | undefined;
     let started: TeardownLogic;
     const check = (): void => {
