@@ -256,7 +256,7 @@ export function subscribeWithRetry<T>(
         wait = policy.scheduler.schedule(run, retryDelay(policy, failures, error));
         finalize(failed);
       } else {
-        // The subscriber's teardown (below) ends the failed attempt.
+        // The error first, then the failed attempt's end, in the order the retry operator had.
         subscriber.error(error);
         finalize(failed);
       }

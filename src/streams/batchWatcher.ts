@@ -21,9 +21,10 @@ export interface BatchWatcher {
 
 /**
  * Makes a registry of polling loops, one per batch id, each a {@link pollUntilTerminal}
- * with `config`. A loop starts with its first subscriber, is shared (`share` with a
- * one-status replay) by every later one, and is torn down, and its registry entry removed,
- * when the last subscriber unsubscribes or the batch reaches a terminal status. After
+ * with `config`. A loop starts with its first subscriber, is shared by every later one (who
+ * first gets the latest status replayed), and is torn down, and its registry entry removed,
+ * when the last subscriber unsubscribes, the loop errors (every subscriber gets the error),
+ * or the batch reaches a terminal status. After
  * that, `watch` starts a fresh loop (whose first poll answers with the terminal status).
  * The poll deadline counts from the loop's start, i.e. from its first subscriber.
  *
