@@ -1,4 +1,4 @@
-import { defer, Observable, throwError } from 'rxjs';
+import { defer, Observable, Subscription, throwError } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import type { Context } from 'rxjs-marbles/jest';
 import { ConnectionError, DecodeError, InvalidResponseError, makeApiError } from '../../src/http/errors';
@@ -9,7 +9,9 @@ import {
   parseRetryAfter,
   resolveRetryConfig,
   retryDelay,
+  resolveRetryPolicy,
   retryWithPolicy,
+  subscribeWithRetry,
 } from '../../src/http/retry';
 import type { RetryConfig } from '../../src/http/retry';
 
@@ -314,6 +316,95 @@ describe('createThrottle', () => {
       m.expect(m.cold('a|').pipe(throttle.gate())).toBeObservable('80ms a|');
       m.flush();
       expect(throttle.resumeAt).toBe(80);
+    }),
+  );
+});
+
+describe('subscribeWithRetry', () => {
+  it(
+    'should start no further attempt once torn down during the wait before a retry',
+    marbles((m) => {
+      const starts: number[] = [];
+      const policy = resolveRetryPolicy(noJitter(m, { maxRetries: 3 }));
+      const source = new Observable<string>((subscriber) =>
+        subscribeWithRetry(subscriber, policy, (fail) => {
+          starts.push(m.scheduler.now());
+          const failing = m.scheduler.schedule(() => fail(http(503)), 1);
+          return failing;
+        }),
+      );
+      // Attempts at 0 and 11 (failing at 1 and 12); torn down at 20, during the 20 ms wait.
+      m.expect(source, '^ 19ms !').toBeObservable('');
+      m.flush();
+      expect(starts).toEqual([0, 11]);
+      expect(m.scheduler.actions).toHaveLength(0);
+    }),
+  );
+
+  it(
+    'should end an attempt that fails while it starts, and ignore a later failure of it',
+    marbles((m) => {
+      const ended: number[] = [];
+      const policy = resolveRetryPolicy(noJitter(m, { maxRetries: 1 }));
+      let attempts = 0;
+      let lateFail: ((error: unknown) => void) | undefined;
+      const source = new Observable<string>((subscriber) =>
+        subscribeWithRetry(subscriber, policy, (fail) => {
+          const n = attempts++;
+          if (n === 0) {
+            fail(http(503));
+            lateFail = fail;
+            return new Subscription(() => ended.push(n));
+          }
+          subscriber.next('ok');
+          subscriber.complete();
+          return undefined;
+        }),
+      );
+      m.expect(source).toBeObservable('10ms (a|)', { a: 'ok' });
+      m.flush();
+      lateFail?.(http(503));
+      expect(ended).toEqual([0]);
+      expect(attempts).toBe(2);
+    }),
+  );
+});
+
+describe('createThrottle whenOpen', () => {
+  it(
+    'should run the start function at once without a pause, and after it otherwise, with its argument',
+    marbles((m) => {
+      const throttle = createThrottle(m.scheduler);
+      const started: Array<[number, string]> = [];
+      const start = (label: string) => {
+        started.push([m.scheduler.now(), label]);
+        return undefined;
+      };
+      throttle.whenOpen(start, 'open');
+      throttle.pauseUntil(30);
+      throttle.whenOpen(start, 'held');
+      m.flush();
+      expect(started).toEqual([
+        [0, 'open'],
+        [30, 'held'],
+      ]);
+    }),
+  );
+
+  it(
+    'should cancel the wait, and never start, when torn down during a pause',
+    marbles((m) => {
+      const throttle = createThrottle(m.scheduler);
+      throttle.pauseUntil(30);
+      let started = false;
+      const teardown = throttle.whenOpen(() => {
+        started = true;
+        return undefined;
+      }, undefined);
+      m.scheduler.schedule(() => (typeof teardown === 'function' ? teardown() : teardown?.unsubscribe()), 10);
+      m.flush();
+      expect(started).toBe(false);
+      expect(m.scheduler.actions).toHaveLength(0);
     }),
   );
 });

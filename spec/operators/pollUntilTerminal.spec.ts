@@ -233,6 +233,23 @@ describe('pollUntilTerminal', () => {
     }),
   );
 
+  for (const timeoutMs of [1000, Infinity]) {
+    it(
+      `should cancel the scheduled wait when unsubscribed during it (timeoutMs ${timeoutMs})`,
+      marbles((m) => {
+        const q = answer(status('processing'));
+        const { client, getBatchStatus } = fakeClient(() => m.cold('a|', { a: q }));
+        const polled = of(batch).pipe(pollUntilTerminal(client, { ...fixed, initialIntervalMs: 30, timeoutMs, scheduler: m.scheduler }));
+        // Answers at 0 and 30; unsubscribed at 45, in the middle of the wait for the poll at 60.
+        m.expect(polled, '^ 44ms !').toBeObservable('a 29ms a', { a: q.status });
+        m.flush();
+        expect(getBatchStatus).toHaveBeenCalledTimes(2);
+        // Nothing left on the scheduler: neither the wait nor the deadline.
+        expect(m.scheduler.actions).toHaveLength(0);
+      }),
+    );
+  }
+
   it(
     'should keep backoff and deadline per subscription when one polling observable is subscribed twice',
     marbles((m) => {

@@ -134,6 +134,45 @@ describe('createBatchWatcher', () => {
     }),
   );
 
+  it(
+    'should replay the terminal status, without a new loop, to a subscriber that arrives while the completion is delivered',
+    marbles((m) => {
+      const { client, calls } = fakeClient(() => m.cold('-a|', { a: { status: st(ID_A, 'completed', 100), retryAfterMs: undefined } }));
+      const watcher = createBatchWatcher(client, { ...poll, scheduler: m.scheduler });
+      const late: string[] = [];
+      watcher.watch(handle(ID_A)).subscribe({
+        complete: () => {
+          watcher.watch(handle(ID_A)).subscribe({ next: (s) => late.push(s.status), complete: () => late.push('done') });
+        },
+      });
+      m.flush();
+      expect(late).toEqual(['completed', 'done']);
+      expect(calls.get(ID_A)).toBe(1);
+      expect(watcher.activeBatchIds).toEqual([]);
+    }),
+  );
+
+  it(
+    'should start a fresh loop, without replaying the old status, when a subscriber comes after the last one left',
+    marbles((m) => {
+      const { client, calls } = fakeClient((_id, i) => m.cold('-a|', { a: { status: st(ID_A, 'processing', 10 * (i + 1)), retryAfterMs: undefined } }));
+      const watcher = createBatchWatcher(client, { ...poll, scheduler: m.scheduler });
+      const seen: string[] = [];
+      const first = watcher.watch(handle(ID_A)).subscribe();
+      m.scheduler.schedule(() => first.unsubscribe(), 5);
+      let second: Subscription | undefined;
+      m.scheduler.schedule(() => {
+        second = watcher.watch(handle(ID_A)).subscribe((s) => seen.push(`${m.scheduler.now()}:${String(s.completed_pct)}`));
+      }, 6);
+      m.scheduler.schedule(() => second?.unsubscribe(), 8);
+      m.flush();
+      // No replay of the 10 % the first loop saw: only the second loop's own first answer, 1 ms after it started.
+      expect(seen).toEqual(['7:20']);
+      expect(calls.get(ID_A)).toBe(2);
+      expect(watcher.activeBatchIds).toEqual([]);
+    }),
+  );
+
   it('should throw a TypeError for an invalid poll configuration when made', () => {
     const { client } = fakeClient(() => {
       throw new Error('unused');

@@ -3,8 +3,8 @@
  * that returns an Observable. Nothing is sent until subscription; unsubscribing aborts.
  */
 import * as t from 'io-ts';
-import { Observable, asyncScheduler, map, mergeMap, timer } from 'rxjs';
-import type { SchedulerLike, Subscription } from 'rxjs';
+import { Observable, asyncScheduler, map } from 'rxjs';
+import type { SchedulerLike, Subscriber, Subscription, TeardownLogic } from 'rxjs';
 import {
   AccountResults,
   BatchAccepted,
@@ -21,7 +21,7 @@ import { InvalidResponseError, RateLimitError, ResponseTimeoutError, makeApiErro
 import { fetchTransport } from './fetchTransport';
 import { registerSecret } from './redact';
 import { scanAccountRows } from './scanAccountRows';
-import { createThrottle, parseRetryAfter, resolveRetryConfig, retryWithPolicy } from './retry';
+import { createThrottle, parseRetryAfter, resolveRetryPolicy, subscribeWithRetry } from './retry';
 import type { RetryConfig } from './retry';
 import { isStreamedPortfolio, serializePayload, serializeStreamedPayload } from './serializePayload';
 import type { StreamedPortfolioRequest } from './serializePayload';
@@ -230,10 +230,37 @@ export function filterAccountRows(rows: readonly unknown[], accountCodes: Readon
   return kept;
 }
 
+/** The options of every status request. */
+const STATUS_REQUEST: SendOptions = Object.freeze({ idempotent: true });
+
+/** What every attempt of one call shares: made once per call. */
+interface CallPlan<T> {
+  readonly method: EndpointRoute['method'];
+  readonly path: string;
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly extra: SendOptions;
+  readonly decode: (parsed: ParsedResponse) => T;
+}
+
+/** An attempt as the throttle and the scheduler see it. */
+interface AttemptLike {
+  start(): TeardownLogic;
+  timedOut(): void;
+}
+
+/** Starts an attempt once the throttle lets it through (a function, not a closure per attempt). */
+const startAttempt = (attempt: AttemptLike): TeardownLogic => attempt.start();
+
+/** The action of an attempt's response timeout; the attempt is its state. */
+function attemptTimedOut(attempt?: AttemptLike): void {
+  attempt?.timedOut();
+}
+
 /**
  * Makes the API client. Every method is cold: nothing is sent until subscription, each
  * subscription sends again, and unsubscribing aborts. Failures are retried per the one
- * policy ({@link retryWithPolicy}); a 429 with `Retry-After` holds every request of this
+ * policy ({@link subscribeWithRetry}); a 429 with `Retry-After` holds every request of this
  * client until then.
  *
  * Example:
@@ -259,16 +286,24 @@ export function createClient(options: ClientOptions): C9Client {
   const transport = options.transport ?? fetchTransport(options.fetch);
   const policy = { ...retryConfig, scheduler };
   // Made once here so an invalid policy fails at creation, not at the first request.
-  // Typed for `unknown` and narrowed per request below: retry passes values through untouched,
-  // and one operator per client (not one per request) is what keeps a poll cheap.
-  const retryIdempotent = retryWithPolicy<unknown>({ ...policy, idempotent: true });
-  const retrySubmit = retryWithPolicy<unknown>({ ...policy, idempotent: false });
-  const { maxDelayMs } = resolveRetryConfig(policy);
+  const retryIdempotent = resolveRetryPolicy({ ...policy, idempotent: true });
+  const retrySubmit = resolveRetryPolicy({ ...policy, idempotent: false });
+  const { maxDelayMs } = retryIdempotent;
   const throttle = createThrottle(scheduler);
   const authorization = `Bearer ${apiKey}`;
   // The headers of a request without body or extra headers (every poll), made once: the
   // transport copies what it sends, never changes this object.
   const plainHeaders: Readonly<Record<string, string>> = Object.freeze({ authorization, accept: JSON_CONTENT });
+
+  // Made once, not per poll.
+  const decodeStatus = ({ json, headers }: ParsedResponse): BatchStatusResponse => {
+    const retryAfter = headers['retry-after'];
+    return {
+      status: decodeOrThrow(BatchStatus, nullFieldsToUndefined(json), 'batch status'),
+      // The clock is read only when there is a hint to read against it.
+      retryAfterMs: retryAfter === undefined ? undefined : parseRetryAfter(retryAfter, scheduler.now()),
+    };
+  };
 
   /** Sends one request (per subscription, per retry) and yields the parsed response. */
   function send(route: EndpointRoute, extra: SendOptions): Observable<ParsedResponse> {
@@ -281,26 +316,60 @@ export function createClient(options: ClientOptions): C9Client {
    * retryable, so the retry policy passes it on as it would have passed the `map`'s.
    */
   function sendDecoded<T>(route: EndpointRoute, extra: SendOptions, decode: (parsed: ParsedResponse) => T): Observable<T> {
-    const timeoutMs = extra.timeoutMs ?? requestTimeoutMs;
-    // Built once per call, not per attempt: `endpoint` is already normalized and every
-    // route path starts with one '/', so this is what joinUrl would return.
-    const url = endpoint + route.path;
     const { method, path } = route;
-    const onError = (error: unknown): void => {
-      // One 429 with a hint holds every request of this client, not only the one that got it.
-      if (error instanceof RateLimitError && error.retryAfterMs !== undefined) {
-        throttle.pauseUntil(scheduler.now() + Math.min(error.retryAfterMs, maxDelayMs));
-      }
+    const call: CallPlan<T> = {
+      method,
+      path,
+      // Built once per call, not per attempt: `endpoint` is already normalized and every
+      // route path starts with one '/', so this is what joinUrl would return.
+      url: endpoint + path,
+      timeoutMs: extra.timeoutMs ?? requestTimeoutMs,
+      extra,
+      decode,
     };
-    // One attempt: the transport's answer parsed, with a time limit on the first answer.
-    // Written as one Observable instead of defer → timeout → map → tap because it runs on
-    // every poll: the operator chain and the timer of an answer that came synchronously
-    // were most of the client's CPU per poll.
-    const attempt: Observable<T> = new Observable<T>((subscriber) => {
-      // The throttle's gate, inline: while a 429's pause lasts, wait, then check again
-      // (another 429 may have pushed the pause further meanwhile).
-      const wait = throttle.resumeAt - scheduler.now();
-      if (wait > 0) return timer(wait, scheduler).pipe(mergeMap(() => attempt)).subscribe(subscriber);
+    // Written as one Observable instead of defer → timeout → map → tap, and its retries as a
+    // loop inside it instead of a retry operator, because it runs on every poll: the operator
+    // layers and the timer of an answer that came synchronously were most of the client's
+    // CPU per poll. A 429's pause is waited out before each attempt (see createThrottle).
+    const policy = extra.idempotent ? retryIdempotent : retrySubmit;
+    return new Observable<T>((subscriber) =>
+      subscribeWithRetry(subscriber, policy, (fail) => throttle.whenOpen(startAttempt, new Attempt(call, subscriber, fail))),
+    );
+  }
+
+  /**
+   * One attempt: the transport's answer parsed and decoded, with a time limit on the first
+   * answer. One object that is the transport's observer, the timer's state and the teardown,
+   * instead of a closure for each: it is made on every poll.
+   */
+  class Attempt<T> implements RequestContext {
+    private answered = false;
+    private done = false;
+    private deadline: Subscription | undefined;
+    private inner: Subscription | undefined;
+
+    constructor(
+      private readonly call: CallPlan<T>,
+      private readonly subscriber: Subscriber<T>,
+      private readonly failed: (error: unknown) => void,
+    ) {}
+
+    // The attempt is also the RequestContext of its answer: the clock is read only when an
+    // error status needs it for Retry-After, not on every poll.
+    get method(): string {
+      return this.call.method;
+    }
+
+    get path(): string {
+      return this.call.path;
+    }
+
+    get nowMs(): number {
+      return scheduler.now();
+    }
+
+    start(): this {
+      const { method, url, extra } = this.call;
       const body = extra.body?.();
       const request: TransportRequest =
         body === undefined && extra.headers === undefined
@@ -316,47 +385,62 @@ export function createClient(options: ClientOptions): C9Client {
               },
               ...(body === undefined ? {} : { body }),
             };
-      let answered = false;
-      let deadline: Subscription | undefined;
-      const fail = (error: unknown): void => {
-        onError(error);
-        subscriber.error(error);
-      };
-      const inner = transport(request).subscribe({
-        next: (response) => {
-          if (subscriber.closed) return;
-          if (!answered) {
-            answered = true;
-            deadline?.unsubscribe();
-          }
-          let value: T;
-          try {
-            const json = (extra.parse ?? parseResponse)(response, { method, path, nowMs: scheduler.now() });
-            value = decode({ json, headers: response.headers });
-          } catch (error) {
-            fail(error);
-            return;
-          }
-          // One answer per attempt: a transport that emitted twice must not fork the caller's chain.
-          subscriber.next(value);
-          subscriber.complete();
-        },
-        error: fail,
-        complete: () => subscriber.complete(),
-      });
+      this.inner = transport(request).subscribe(this);
       // Only a request still waiting for its first answer needs a timer.
-      if (!answered && !subscriber.closed) {
-        deadline = scheduler.schedule(() => {
-          inner.unsubscribe();
-          fail(new ResponseTimeoutError({ method, path, timeoutMs }));
-        }, timeoutMs);
+      if (!this.answered && !this.done) this.deadline = scheduler.schedule(attemptTimedOut, this.call.timeoutMs, this);
+      return this;
+    }
+
+    next(response: TransportResponse): void {
+      if (this.done) return;
+      if (!this.answered) {
+        this.answered = true;
+        this.deadline?.unsubscribe();
       }
-      return () => {
-        deadline?.unsubscribe();
-        inner.unsubscribe();
-      };
-    });
-    return attempt.pipe(extra.idempotent ? retryIdempotent : retrySubmit) as Observable<T>;
+      const { extra, decode } = this.call;
+      let value: T;
+      try {
+        const json = (extra.parse ?? parseResponse)(response, this);
+        value = decode({ json, headers: response.headers });
+      } catch (error) {
+        this.fail(error);
+        return;
+      }
+      // One answer per attempt: a transport that emitted twice must not fork the caller's chain.
+      this.done = true;
+      this.subscriber.next(value);
+      this.subscriber.complete();
+    }
+
+    error(error: unknown): void {
+      if (!this.done) this.fail(error);
+    }
+
+    complete(): void {
+      if (this.done) return;
+      this.done = true;
+      this.subscriber.complete();
+    }
+
+    timedOut(): void {
+      this.inner?.unsubscribe();
+      const { method, path, timeoutMs } = this.call;
+      this.fail(new ResponseTimeoutError({ method, path, timeoutMs }));
+    }
+
+    unsubscribe(): void {
+      this.deadline?.unsubscribe();
+      this.inner?.unsubscribe();
+    }
+
+    private fail(error: unknown): void {
+      this.done = true;
+      // One 429 with a hint holds every request of this client, not only the one that got it.
+      if (error instanceof RateLimitError && error.retryAfterMs !== undefined) {
+        throttle.pauseUntil(scheduler.now() + Math.min(error.retryAfterMs, maxDelayMs));
+      }
+      this.failed(error);
+    }
   }
 
   function payloadBody(payload: PortfolioRequest | StreamedPortfolioRequest): () => RequestBody {
@@ -387,11 +471,7 @@ export function createClient(options: ClientOptions): C9Client {
     },
 
     getBatchStatus(batchId) {
-      const route = endpoints.batchStatus(batchId);
-      return sendDecoded(route, { idempotent: true }, ({ json, headers }) => ({
-        status: decodeOrThrow(BatchStatus, nullFieldsToUndefined(json), 'batch status'),
-        retryAfterMs: parseRetryAfter(headers['retry-after'], scheduler.now()),
-      }));
+      return sendDecoded(endpoints.batchStatus(batchId), STATUS_REQUEST, decodeStatus);
     },
 
     getAccountResults(query = {}) {

@@ -2,8 +2,8 @@
  * The one retry policy of the library: which failures are worth another attempt, how long
  * to wait before it, and a throttle that makes every request of a client honour a 429.
  */
-import { asyncScheduler, defer, mergeMap, Observable, retry, throwError, timer } from 'rxjs';
-import type { MonoTypeOperatorFunction, SchedulerLike } from 'rxjs';
+import { asyncScheduler, Observable } from 'rxjs';
+import type { MonoTypeOperatorFunction, SchedulerLike, Subscriber, Subscription, TeardownLogic } from 'rxjs';
 import { ApiError, ConnectionError, InternalServerError, RateLimitError } from './errors';
 
 /** Configuration of the one retry policy used by every request. */
@@ -179,10 +179,107 @@ export function retryDelay(config: ResolvedRetryConfig, attempt: number, error?:
   return Math.round(Math.min(Math.max(jittered, 0), config.maxDelayMs));
 }
 
+/** A resolved retry policy and whether its requests may be sent twice: made once, used by every request. */
+export interface RetryPolicy extends ResolvedRetryConfig {
+  /** True when sending the request twice does no harm (GETs); see {@link isRetryable}. */
+  readonly idempotent: boolean;
+}
+
+/**
+ * Applies the defaults to a retry config, as {@link resolveRetryConfig} does, and adds
+ * whether the requests it governs are idempotent (default true).
+ *
+ * Example: `resolveRetryPolicy({ maxRetries: 2, idempotent: false })`
+ *
+ * @param config the caller's partial config, plus `idempotent`
+ * @throws TypeError for an invalid number (see {@link resolveRetryConfig})
+ */
+export function resolveRetryPolicy(config: RetryConfig & { readonly idempotent?: boolean } = {}): RetryPolicy {
+  const { idempotent = true } = config;
+  return { ...resolveRetryConfig(config), idempotent };
+}
+
+/** Ends what an attempt returned: a function, a subscription, or nothing. */
+function finalize(teardown: TeardownLogic): void {
+  if (typeof teardown === 'function') teardown();
+  else if (teardown) teardown.unsubscribe();
+}
+
+/**
+ * The one retry loop, for {@link retryWithPolicy} and for the client, which calls it directly
+ * so that a request carries no operator layer for its retries (it runs on every status poll).
+ *
+ * Starts `attempt`. When the attempt calls `fail` with an error the policy retries (see
+ * {@link isRetryable}) and fewer than `maxRetries` failures came in a row, it is torn down
+ * and a new one starts after {@link retryDelay} on the policy's scheduler; any other failure
+ * is passed to `subscriber.error`. `succeeded` resets the count of failures in a row (call it
+ * when a value arrives). The attempt delivers values and completion to `subscriber` itself.
+ *
+ * ```
+ * initialDelayMs 10, factor 2, no jitter, maxRetries 2; every attempt fails with a 503:
+ * attempts: -#          -#                   -#
+ * waits:      <-10ms->    <------20ms------>
+ * result:   ---------------------------------#   (the third failure is passed on)
+ * ```
+ *
+ * Example: `new Observable((subscriber) => subscribeWithRetry(subscriber, policy, (fail) => send(subscriber, fail)))`
+ *
+ * @param subscriber where the final failure goes
+ * @param policy the resolved policy
+ * @param attempt starts one attempt and returns its teardown
+ * @returns the teardown of the whole: cancels the wait or tears down the running attempt
+ */
+export function subscribeWithRetry<T>(
+  subscriber: Subscriber<T>,
+  policy: RetryPolicy,
+  attempt: (fail: (error: unknown) => void, succeeded: () => void) => TeardownLogic,
+): () => void {
+  let failures = 0;
+  // The number of the attempt that may still fail: a failure or a teardown moves it on, so a
+  // late call of an older attempt's `fail` does nothing.
+  let current = 0;
+  let running: TeardownLogic;
+  let wait: Subscription | undefined;
+  const succeeded = (): void => {
+    failures = 0;
+  };
+  const run = (): void => {
+    wait = undefined;
+    const self = ++current;
+    const teardown = attempt((error: unknown): void => {
+      if (self !== current) return;
+      current++;
+      const failed = running;
+      running = undefined;
+      if (failures < policy.maxRetries && isRetryable(error, policy)) {
+        failures++;
+        wait = policy.scheduler.schedule(run, retryDelay(policy, failures, error));
+        finalize(failed);
+      } else {
+        // The error first, then the failed attempt's end, in the order the retry operator had.
+        subscriber.error(error);
+        finalize(failed);
+      }
+    }, succeeded);
+    // An attempt that failed (or was torn down) before it returned is ended at once.
+    if (self === current) running = teardown;
+    else finalize(teardown);
+  };
+  run();
+  return () => {
+    current++;
+    wait?.unsubscribe();
+    wait = undefined;
+    const last = running;
+    running = undefined;
+    finalize(last);
+  };
+}
+
 /**
  * Resubscribes to the source after a retryable failure, waiting between attempts; gives up
  * after `maxRetries` consecutive failures (a success resets the count) or at the first error
- * that {@link isRetryable} refuses.
+ * that {@link isRetryable} refuses. Built on {@link subscribeWithRetry}.
  *
  * ```
  * initialDelayMs 10, factor 2, no jitter, maxRetries 2; every attempt fails with a 503:
@@ -196,14 +293,20 @@ export function retryDelay(config: ResolvedRetryConfig, attempt: number, error?:
  * @param config the policy, plus `idempotent` (default true) telling whether the request may be sent twice
  */
 export function retryWithPolicy<T>(config: RetryConfig & { readonly idempotent?: boolean } = {}): MonoTypeOperatorFunction<T> {
-  const resolved = resolveRetryConfig(config);
-  const { idempotent = true } = config;
-  return retry<T>({
-    count: resolved.maxRetries,
-    resetOnSuccess: true,
-    delay: (error: unknown, retryCount: number) =>
-      isRetryable(error, { idempotent }) ? timer(retryDelay(resolved, retryCount, error), resolved.scheduler) : throwError(() => error),
-  });
+  const policy = resolveRetryPolicy(config);
+  return (source) =>
+    new Observable<T>((subscriber) =>
+      subscribeWithRetry(subscriber, policy, (fail, succeeded) =>
+        source.subscribe({
+          next: (value) => {
+            succeeded();
+            subscriber.next(value);
+          },
+          error: fail,
+          complete: () => subscriber.complete(),
+        }),
+      ),
+    );
 }
 
 /** A pause shared by every request of one client; see {@link createThrottle}. */
@@ -212,7 +315,14 @@ export interface Throttle {
   pauseUntil(atMs: number): void;
   /** The time the current pause ends (scheduler clock); in the past when there is none. */
   readonly resumeAt: number;
-  /** Delays each subscription to the source until the pause is over. */
+  /**
+   * Runs `start(arg)` now, or, while a pause lasts, once it is over (checked again then:
+   * another 429 may have pushed it further). Returns the teardown: cancels the wait, or ends
+   * what `start` returned. Costs nothing when there is no pause (the client's path per
+   * request); `arg` lets a caller pass a module-level `start` instead of a closure.
+   */
+  whenOpen<A>(start: (arg: A) => TeardownLogic, arg: A): TeardownLogic;
+  /** Delays each subscription to the source until the pause is over (built on `whenOpen`). */
   gate<T>(): MonoTypeOperatorFunction<T>;
 }
 
@@ -231,12 +341,25 @@ export interface Throttle {
  */
 export function createThrottle(scheduler: SchedulerLike = asyncScheduler): Throttle {
   let resumeAt = Number.NEGATIVE_INFINITY;
-  const gated = <T>(source: Observable<T>): Observable<T> =>
-    defer(() => {
-      const wait = resumeAt - scheduler.now();
-      // Re-check after the wait: another 429 may have pushed the pause further meanwhile.
-      return wait > 0 ? timer(wait, scheduler).pipe(mergeMap(() => gated(source))) : source;
-    });
+  const whenOpen = <A>(start: (arg: A) => TeardownLogic, arg: A): TeardownLogic => {
+    // No clock read for a client that was never paused (every request of most clients).
+    if (resumeAt === Number.NEGATIVE_INFINITY || resumeAt - scheduler.now() <= 0) return start(arg);
+    let wait: Subscription | undefined;
+    let started: TeardownLogic;
+    const check = (): void => {
+      const ms = resumeAt - scheduler.now();
+      if (ms > 0) wait = scheduler.schedule(check, ms);
+      else {
+        wait = undefined;
+        started = start(arg);
+      }
+    };
+    check();
+    return () => {
+      wait?.unsubscribe();
+      finalize(started);
+    };
+  };
   return {
     pauseUntil(atMs: number): void {
       if (Number.isFinite(atMs) && atMs > resumeAt) resumeAt = atMs;
@@ -244,8 +367,9 @@ export function createThrottle(scheduler: SchedulerLike = asyncScheduler): Throt
     get resumeAt(): number {
       return resumeAt;
     },
+    whenOpen,
     gate<T>(): MonoTypeOperatorFunction<T> {
-      return (source) => gated(source);
+      return (source) => new Observable<T>((subscriber) => whenOpen((target) => source.subscribe(target), subscriber));
     },
   };
 }

@@ -10,7 +10,10 @@ import {
   mergeMap,
   Observable,
   type OperatorFunction,
+  type SchedulerAction,
   type SchedulerLike,
+  type Subscriber,
+  type Subscription,
   takeWhile,
 } from 'rxjs';
 import { isTerminalStatus, type BatchStatus } from '../codecs';
@@ -122,21 +125,24 @@ interface ResolvedPollConfig {
  * @throws TypeError when a configuration value is out of range
  */
 export function pollUntilTerminal(client: C9Client, config: PollConfig = {}): OperatorFunction<SubmittedBatch, BatchStatus> {
-  return mergeMap(batchPoller(client, config));
+  const poll = batchPoller(client, config);
+  return mergeMap((batch) => poll(batch).pipe(toStatus));
 }
 
 /**
  * The polling of one batch that {@link pollUntilTerminal} runs per input batch, for callers
  * that hold one batch and would otherwise wrap it in `of(batch)` and a `mergeMap` per batch
- * (the batch watcher). Not exported from the package: the operator is the public form.
+ * (the batch watcher). It emits the answers (each status with its polling hint), so a caller
+ * that reads `.status` itself needs no `map` layer per batch. Not exported from the package:
+ * the operator is the public form.
  *
- * Example: `batchPoller(client, { initialIntervalMs: 500 })(batch).subscribe(render)`
+ * Example: `batchPoller(client, { initialIntervalMs: 500 })(batch).subscribe(({ status }) => render(status))`
  *
  * @param client the API client
  * @param config as for {@link pollUntilTerminal}
  * @throws TypeError when a configuration value is out of range
  */
-export function batchPoller(client: C9Client, config: PollConfig = {}): (batch: SubmittedBatch) => Observable<BatchStatus> {
+export function batchPoller(client: C9Client, config: PollConfig = {}): (batch: SubmittedBatch) => Observable<BatchStatusResponse> {
   const {
     initialIntervalMs = 1000,
     factor = 1.5,
@@ -179,79 +185,163 @@ function progressed(previous: BatchStatus, current: BatchStatus): boolean {
   );
 }
 
-function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig): Observable<BatchStatus> {
-  const { scheduler } = c;
+/** The statuses of the answers. Stateless, so one operator serves every loop. */
+const toStatus = map((response: BatchStatusResponse) => response.status);
+
+/** Ends at the answer with the terminal status, which it still emits. Stateless, so one operator serves every loop. */
+const untilTerminal = takeWhile((response: BatchStatusResponse) => !isTerminalStatus(response.status.status), true);
+
+/**
+ * The state of one subscription to one batch's polling: its clock, backoff, strategy, last
+ * status and scheduled wait. One object with methods rather than a closure per callback,
+ * because thousands of batches polled at once each hold it for their whole life; the
+ * scheduler gets it as its actions' state, so the actions need no closures either.
+ */
+class PollLoop {
+  // Per subscription: a re-subscription (retry, second subscriber) starts a fresh clock and backoff.
+  readonly startedAt: number;
+  lastSeen: BatchStatus | undefined;
+  private previous: BatchStatus | undefined;
+  private interval: number;
+  private readonly strategy: PollIntervalStrategy | undefined;
+  // The wait before the next request: its length, the subscriber it is for (cleared when it
+  // fires), the scheduled action, and the action that ran the last wait, which is scheduled
+  // again (the scheduler's own recursive scheduling, which keeps an interval timer when the
+  // delay repeats) rather than a new action and timer per poll. expand subscribes one wait
+  // at a time.
+  private nextDelayMs = 0;
+  private waiting: Subscriber<BatchStatusResponse> | undefined;
+  private pending: Subscription | undefined;
+  private lastAction: SchedulerAction<PollLoop> | undefined;
+  /**
+   * The wait and the next request as one Observable rather than timer → concatMap: this
+   * runs once per poll, and with thousands of batches polled at once the two operator layers
+   * per poll were a large share of the client's CPU and garbage. Scheduled even for a 0 ms
+   * wait: the asynchronous gap is what keeps the stack flat. No teardown per wait: expand ends
+   * a wait's subscription only when the whole loop ends, and then `unsubscribe` (one teardown
+   * per loop) cancels it; a closure and a finalizer list per poll, kept until the next poll,
+   * were a large share of what each poll left behind.
+   */
+  readonly requestAfterWait: Observable<BatchStatusResponse>;
+
+  constructor(
+    private readonly client: C9Client,
+    readonly batch: SubmittedBatch,
+    readonly c: ResolvedPollConfig,
+  ) {
+    this.startedAt = c.scheduler.now();
+    this.interval = c.initialIntervalMs;
+    this.strategy = c.nextInterval?.();
+    this.requestAfterWait = new Observable<BatchStatusResponse>((subscriber) => {
+      this.waiting = subscriber;
+      this.pending =
+        this.lastAction === undefined
+          ? this.c.scheduler.schedule(fireWait, this.nextDelayMs, this)
+          : this.lastAction.schedule(this, this.nextDelayMs);
+    });
+  }
+
+  // No take(1) here: a C9Client answers each request once and completes at that answer (the
+  // client guarantees it even for a transport that emits twice), and a take layer per poll
+  // cost ~1.4 KB of garbage on a path that thousands of batches take every second.
+  request(): Observable<BatchStatusResponse> {
+    return this.client.getBatchStatus(this.batch.batchId);
+  }
+
+  /** What expand does with each answer, right after emitting it: the next wait and request, or nothing after the terminal status. */
+  next(response: BatchStatusResponse): Observable<BatchStatusResponse> {
+    // Here rather than in a map after expand: the map's closure would be one more per loop.
+    this.lastSeen = response.status;
+    if (isTerminalStatus(response.status.status)) return EMPTY;
+    this.nextDelayMs = this.waitAfter(response);
+    return this.requestAfterWait;
+  }
+
+  /** Runs when the wait is over: sends the next request to the subscriber that waited. */
+  fire(action: SchedulerAction<PollLoop>): void {
+    this.lastAction = action;
+    const subscriber = this.waiting;
+    this.waiting = undefined;
+    this.pending = undefined;
+    // Subscribing the subscriber itself chains the request's teardown onto it.
+    if (subscriber !== undefined) this.request().subscribe(subscriber);
+  }
+
+  /** The end of the loop: cancels a scheduled wait. */
+  unsubscribe(): void {
+    if (this.waiting === undefined) return;
+    this.waiting = undefined;
+    // A cancelled action cannot run again.
+    this.pending?.unsubscribe();
+    this.pending = undefined;
+    this.lastAction = undefined;
+  }
+
+  timeoutError(): BatchTimeoutError {
+    return new BatchTimeoutError({
+      batchId: this.batch.batchId,
+      lastStatus: this.lastSeen?.status,
+      queuePosition: this.lastSeen?.queue_position,
+      elapsedMs: this.c.scheduler.now() - this.startedAt,
+    });
+  }
+
+  private waitAfter({ status, retryAfterMs }: BatchStatusResponse): number {
+    const { c } = this;
+    if (this.previous === undefined || progressed(this.previous, status)) this.interval = c.initialIntervalMs;
+    else this.interval = Math.min(this.interval * c.factor, c.maxIntervalMs);
+    this.previous = status;
+    if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) {
+      // Waiting past the deadline would only delay the timeout error, and would risk a
+      // timer longer than the platform allows.
+      const remaining = this.startedAt + c.timeoutMs - c.scheduler.now();
+      return Math.max(0, Math.min(retryAfterMs, remaining, MAX_TIMER_MS));
+    }
+    const spread = this.interval * c.jitter * (2 * c.random() - 1);
+    const backoffMs = Math.min(Math.max(0, this.interval + spread), c.maxIntervalMs);
+    if (this.strategy === undefined) return backoffMs;
+    const chosen = this.strategy({ status, nowMs: c.scheduler.now(), startedAtMs: this.startedAt, backoffMs });
+    return typeof chosen === 'number' && Number.isFinite(chosen) && chosen >= 0 ? Math.min(chosen, MAX_TIMER_MS) : backoffMs;
+  }
+}
+
+/** The action of a loop's wait; the loop is its state. */
+function fireWait(this: SchedulerAction<PollLoop>, loop?: PollLoop): void {
+  loop?.fire(this);
+}
+
+interface DeadlineState {
+  readonly subscriber: Subscriber<unknown>;
+  readonly loop: PollLoop;
+}
+
+/** The action of a loop's deadline. */
+function failAtDeadline(state?: DeadlineState): void {
+  state?.subscriber.error(state.loop.timeoutError());
+}
+
+/**
+ * The expand step of `loop`. Made outside pollOne's closures: the expand function lives as
+ * long as the loop, and a closure that shared their scope would keep the operator chain,
+ * first request included, alive with it.
+ */
+function nextOf(loop: PollLoop): (response: BatchStatusResponse) => Observable<BatchStatusResponse> {
+  return (response) => loop.next(response);
+}
+
+function pollOne(client: C9Client, batch: SubmittedBatch, c: ResolvedPollConfig): Observable<BatchStatusResponse> {
   return defer(() => {
-    // Per subscription: a re-subscription (retry, second subscriber) starts a fresh clock and backoff.
-    const startedAt = scheduler.now();
-    let lastSeen: BatchStatus | undefined;
-    let previous: BatchStatus | undefined;
-    let interval = c.initialIntervalMs;
-    const strategy = c.nextInterval?.();
-
-    // No take(1) here: a C9Client answers each request once and completes at that answer (the
-    // client guarantees it even for a transport that emits twice), and a take layer per poll
-    // cost ~1.4 KB of garbage on a path that thousands of batches take every second.
-    const request = (): Observable<BatchStatusResponse> => client.getBatchStatus(batch.batchId);
-
-    const waitAfter = ({ status, retryAfterMs }: BatchStatusResponse): number => {
-      if (previous === undefined || progressed(previous, status)) interval = c.initialIntervalMs;
-      else interval = Math.min(interval * c.factor, c.maxIntervalMs);
-      previous = status;
-      if (typeof retryAfterMs === 'number' && Number.isFinite(retryAfterMs)) {
-        // Waiting past the deadline would only delay the timeout error, and would risk a
-        // timer longer than the platform allows.
-        const remaining = startedAt + c.timeoutMs - scheduler.now();
-        return Math.max(0, Math.min(retryAfterMs, remaining, MAX_TIMER_MS));
-      }
-      const spread = interval * c.jitter * (2 * c.random() - 1);
-      const backoffMs = Math.min(Math.max(0, interval + spread), c.maxIntervalMs);
-      if (strategy === undefined) return backoffMs;
-      const chosen = strategy({ status, nowMs: scheduler.now(), startedAtMs: startedAt, backoffMs });
-      return typeof chosen === 'number' && Number.isFinite(chosen) && chosen >= 0 ? Math.min(chosen, MAX_TIMER_MS) : backoffMs;
-    };
-
-    // The wait and the next request as one Observable rather than timer → concatMap: this
-    // runs once per poll, and with thousands of batches polled at once the two operator
-    // layers per poll were a large share of the client's CPU and garbage. Scheduled even for
-    // a 0 ms wait: the asynchronous gap is what keeps the stack flat.
-    const requestAfter = (delayMs: number): Observable<BatchStatusResponse> =>
-      new Observable<BatchStatusResponse>((subscriber) => {
-        const wait = scheduler.schedule(() => {
-          // Subscribing the subscriber itself chains the request's teardown onto it.
-          request().subscribe(subscriber);
-        }, delayMs);
-        return () => wait.unsubscribe();
-      });
-
-    const polls = request().pipe(
-      expand((response) => (isTerminalStatus(response.status.status) ? EMPTY : requestAfter(waitAfter(response)))),
-      map((response) => {
-        lastSeen = response.status;
-        return response.status;
-      }),
-    );
-
-    const untilTerminal = polls.pipe(takeWhile((status) => !isTerminalStatus(status.status), true));
-    if (c.timeoutMs === Infinity) return untilTerminal;
+    const loop = new PollLoop(client, batch, c);
+    const polls = loop.request().pipe(expand(nextOf(loop)), untilTerminal);
     // The deadline is one scheduled action beside the polls, not a timer → mergeMap →
-    // throwError stream merged in: thousands of batches polled at once each hold it for
-    // their whole life. Its error unsubscribes the polls (and so the request in flight);
-    // the terminal status completes the polls, and the teardown cancels the deadline.
-    return new Observable<BatchStatus>((subscriber) => {
-      const deadline = scheduler.schedule(() => {
-        subscriber.error(
-          new BatchTimeoutError({
-            batchId: batch.batchId,
-            lastStatus: lastSeen?.status,
-            queuePosition: lastSeen?.queue_position,
-            elapsedMs: scheduler.now() - startedAt,
-          }),
-        );
-      }, c.timeoutMs);
+    // throwError stream merged in: thousands of batches polled at once each hold it for their
+    // whole life. Its error unsubscribes the polls (and so the request in flight); the end of
+    // the polls cancels the deadline and any scheduled wait.
+    return new Observable<BatchStatusResponse>((subscriber) => {
+      if (c.timeoutMs !== Infinity) subscriber.add(c.scheduler.schedule<DeadlineState>(failAtDeadline, c.timeoutMs, { subscriber, loop }));
       // Subscribing the subscriber itself ties the polls' teardown to it.
-      untilTerminal.subscribe(subscriber);
-      return () => deadline.unsubscribe();
+      polls.subscribe(subscriber);
+      return loop;
     });
   });
 }
