@@ -117,13 +117,17 @@ export function serializePayload(payload: PortfolioRequest, options: SerializePa
  * ```
  *
  * @param request the options, account codes and re-readable positions
- * @param options.chunkPositions how many positions each chunk holds (an integer ≥ 1, default 100)
+ * @param options.chunkPositions how many positions each chunk holds (an integer ≥ 1, default 25)
  */
 export function serializeStreamedPayload(request: StreamedPortfolioRequest, options: SerializePayloadOptions = {}): () => AsyncIterable<string> {
   // Smaller than serializePayload's: these chunks are all that is in memory, and 1000
   // positions (~170 KB) each took a large-object page and sat in the stream's buffer long
   // enough to be promoted; 100 kept a 1M-position submit's peak ~35 MB lower, at the same speed.
-  const { chunkPositions = 100 } = options;
+  // 25, not 100: the positions gathered for the next chunk are what a young collection finds
+  // alive, and every byte that survives one counts towards V8 doubling the young generation;
+  // at 100 a 1M-position submit survived ~25 KB per collection and grew it to its 32 MB
+  // maximum mid-submit, at 25 ~12 KB and it stayed at 16 MB (~10 MB lower peak).
+  const { chunkPositions = 25 } = options;
   if (!Number.isInteger(chunkPositions) || chunkPositions < 1) {
     throw new TypeError(`chunkPositions must be an integer ≥ 1, got ${String(chunkPositions)}`);
   }
