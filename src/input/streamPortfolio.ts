@@ -201,9 +201,10 @@ interface Scan {
   /**
    * `accountCodes` indexes in the order of their codes, to look codes up by binary search (a
    * Map of 200,000 accounts costs several times this; a sorted copy of the codes was 1.6 MB
-   * more on the JS heap, promoted from the young generation, which counts towards growing it).
+   * more on the JS heap, promoted from the young generation, which counts towards growing it);
+   * undefined when the codes are in order already (a file sorted by account).
    */
-  readonly bySorted: Uint32Array;
+  readonly bySorted: Uint32Array | undefined;
   readonly positionCount: number;
   /** Positions of each account. */
   readonly accountPositions: Column;
@@ -341,7 +342,11 @@ function scanOf(
   for (let i = 1; i < order.length && distinct; i++) if (runs[order[i]] === runs[order[i - 1]]) distinct = false;
   const base = { positionCount, runOffset, runLine, header, stamp };
   // Every account in one run (the usual export): the runs are the accounts.
-  if (distinct) return { ...base, accountCodes: runs, bySorted: order, accountPositions: runPositions, accountBytes: runBytes, accountRun: undefined };
+  if (distinct) {
+    let inOrder = true;
+    for (let i = 0; i < order.length && inOrder; i++) inOrder = order[i] === i;
+    return { ...base, accountCodes: runs, bySorted: inOrder ? undefined : order, accountPositions: runPositions, accountBytes: runBytes, accountRun: undefined };
+  }
   // Each run's first run of the same code, then accounts numbered in order of first appearance.
   const firstRun = new Uint32Array(runs.length);
   let groups = 0;
@@ -411,10 +416,10 @@ function sortedIndexes(values: readonly string[]): Uint32Array {
 function accountIndex(scan: Scan, code: string): number {
   const { accountCodes, bySorted } = scan;
   let low = 0;
-  let high = bySorted.length - 1;
+  let high = accountCodes.length - 1;
   while (low <= high) {
     const mid = (low + high) >>> 1;
-    const account = bySorted[mid];
+    const account = bySorted === undefined ? mid : bySorted[mid];
     const value = accountCodes[account];
     if (value === code) return account;
     if (value < code) low = mid + 1;
