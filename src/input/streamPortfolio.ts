@@ -101,18 +101,21 @@ const float64 = (size: number): Float64Array => new Float64Array(size);
 /** A printable ASCII string JSON writes as is, between quotes (no `"`, `\\` or control character). */
 const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
-/** Bytes of JSON text per block of a {@link CodeStore}: over the 100 KB from which V8 parses into the old generation. */
+/** Bytes of text per block of a {@link CodeStore}. */
 const CODE_BLOCK_BYTES = 96 * 1024;
 
 /**
- * Strings kept as the ASCII text of JSON arrays in buffers outside the JS heap, and handed
- * back by `JSON.parse` of that text (exact for any string, lone surrogates included: they
- * are written as `\\u` escapes). Why JSON.parse: V8 allocates what it parses from a text over
- * 100 KB straight in the old generation. 200,000 codes made one by one in the young
- * generation (~10 MB, copied once and promoted once) counted as survivors of young
- * collections, and that count is what makes V8 double the young generation: it grew to its
- * 32 MB maximum when a 1M-position file was opened and stayed there for the submit.
- * Fixed-size blocks, not one doubling buffer: no outgrown copies left for a full collection.
+ * Strings kept as ASCII JSON text (`["a","b"`…) in fixed-size buffers outside the JS heap
+ * while the file is read, and made into strings once it is read: exact for any string (what
+ * is not plain ASCII is written as JSON with `\\u` escapes, lone surrogates included), one
+ * byte per character for the usual code. Fixed-size blocks, not one doubling buffer: no
+ * outgrown copies left behind for a full collection.
+ *
+ * Not `JSON.parse` of the blocks, measured on the P3 file: V8 internalizes the short strings
+ * it parses, straight into the old generation, so the young generation did not grow (one-batch
+ * peak 103-105 MB instead of 109-110), but the string table of 200,000 entries cost ~8 MB
+ * that a chunked submit, whose young generation grows to its maximum anyway, paid on top
+ * (145-146 MB instead of 134-136).
  */
 class CodeStore {
   private readonly blocks: Buffer[] = [];
@@ -120,6 +123,8 @@ class CodeStore {
   private count = 0;
   /** The last block still takes codes (its `]` not written). */
   private open = false;
+  /** Blocks holding a code written with escapes. */
+  private readonly escapedBlocks = new Set<number>();
 
   push(text: string): void {
     // `"code"` for a plain code; any other as JSON with everything beyond ASCII escaped.
@@ -132,6 +137,7 @@ class CodeStore {
       this.open = true;
     }
     const block = this.blocks[this.blocks.length - 1];
+    if (json.includes('\\')) this.escapedBlocks.add(this.blocks.length - 1);
     const first = this.used === 0;
     block[this.used++] = first ? 0x5b : 0x2c;
     this.used += block.write(json, this.used, 'latin1');
@@ -148,12 +154,32 @@ class CodeStore {
   /** The strings, in the order pushed; the store is empty after. */
   strings(): string[] {
     if (this.open) this.close();
-    // Sized up front: a large array is then made in the old generation too.
+    // Sized up front: a large array is then made in the old generation directly.
     const out = new Array<string>(this.count);
     let at = 0;
     for (let b = 0; b < this.blocks.length; b++) {
-      const part = JSON.parse(this.blocks[b].toString('latin1')) as string[];
-      for (let i = 0; i < part.length; i++) out[at++] = part[i];
+      const block = this.blocks[b];
+      if (!this.escapedBlocks.has(b)) {
+        // Plain codes only: `["a","b"]` split at once (a native call per code cost ~3 MB more peak).
+        const codes = block.toString('latin1', 2, block.length - 2).split('","');
+        for (let i = 0; i < codes.length; i++) out[at++] = codes[i];
+        this.blocks[b] = Buffer.alloc(0);
+        continue;
+      }
+      // `[` or `,`, then one JSON string: up to the quote that no backslash escapes.
+      for (let start = 1; start < block.length; ) {
+        let end = start + 1;
+        let escaped = false;
+        while (block[end] !== 0x22) {
+          if (block[end] === 0x5c) {
+            escaped = true;
+            end++;
+          }
+          end++;
+        }
+        out[at++] = escaped ? (JSON.parse(block.toString('latin1', start, end + 1)) as string) : block.toString('latin1', start + 1, end);
+        start = end + 2;
+      }
       this.blocks[b] = Buffer.alloc(0);
     }
     return out;
