@@ -298,7 +298,7 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   const stamp = await stampOf(file);
   // One entry per run of rows of the same account: for a file grouped by account that is
   // one per account, and no hash table (a Set of 200,000 codes and its regrown copies took
-  // ~10 MB until the next full GC). The codes are kept as UTF-16 bytes outside the JS heap
+  // ~10 MB until the next full GC). The codes are kept as text outside the JS heap
   // until the read is done: 200,000 code strings kept as they are read survive every young
   // collection, and that steady survival is what makes V8 grow the young generation to its
   // 32 MB maximum (a 1M-position pass peaked ~20 MB higher so).
