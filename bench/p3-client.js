@@ -70,7 +70,12 @@ async function main() {
     throw new Error(`unknown mode ${mode}`);
   }
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.send({ ms, submitMs: Number(submitNs) / 1e6, batches, positions, baselineRss, afterLoad, afterOpen, peakRssBytes: peakRssBytes() }, () => process.exit(0));
+  const peak = peakRssBytes();
+  // Read after the peak: what V8 had grown its spaces to (the young generation doubles once
+  // enough bytes survive young collections, up to 32 MB, and stays so: most of a peak's swings).
+  const spaces = Object.fromEntries(require('node:v8').getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
+  const heapAtEnd = { young: spaces.new_space + spaces.new_large_object_space, old: spaces.old_space + spaces.large_object_space + spaces.code_space, arrayBuffers: process.memoryUsage().arrayBuffers };
+  process.send({ ms, submitMs: Number(submitNs) / 1e6, batches, positions, baselineRss, afterLoad, afterOpen, peakRssBytes: peak, heapAtEnd }, () => process.exit(0));
 }
 
 main().catch((error) => {

@@ -28,6 +28,8 @@ function portfolioFile(positions, log) {
   return file;
 }
 
+const mb = (bytes) => (bytes / 1e6).toFixed(0);
+
 function runClient(options) {
   return new Promise((resolve, reject) => {
     const child = fork(path.join(__dirname, 'p3-client.js'), [JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -58,7 +60,8 @@ async function runP3({ positions, maxAccounts = 1000, log }) {
           `${(r.baselineRss / 1e6).toFixed(0)} MB before reading` +
           (r.afterLoad ? `, ${(r.afterLoad.rss / 1e6).toFixed(0)} MB with the file loaded, JS heap ${(r.afterLoad.heapUsed / 1e6).toFixed(0)} MB)` : '') +
           (r.afterOpen ? `, ${(r.afterOpen.rss / 1e6).toFixed(0)} MB once opened, JS heap ${(r.afterOpen.heapUsed / 1e6).toFixed(0)} MB)` : '') +
-          (r.afterLoad || r.afterOpen ? '' : ')'),
+          (r.afterLoad || r.afterOpen ? '' : ')') +
+          (r.heapAtEnd ? `; V8 at the end: young ${mb(r.heapAtEnd.young)} MB, old ${mb(r.heapAtEnd.old)} MB, ArrayBuffers ${mb(r.heapAtEnd.arrayBuffers)} MB` : ''),
       );
     }
   } finally {
@@ -76,10 +79,11 @@ async function runP3({ positions, maxAccounts = 1000, log }) {
         detail:
           `one batch (openPortfolio + client.submitBatch, the path of an unchunked c9-batch run): ${(one.peak / 1e6).toFixed(0)} MB peak for ${(size / 1e6).toFixed(1)} MB CSV, ` +
           `of which ${(one.baselineRss / 1e6).toFixed(0)} MB is the started client before reading (Node + rxjs + cross-fetch), ${over(one)}× above it; ` +
-          `${(one.afterOpen.rss / 1e6).toFixed(0)} MB RSS / ${(one.afterOpen.heapUsed / 1e6).toFixed(1)} MB JS heap once opened (${one.afterOpen.accounts} account codes kept); ${one.mbPerS.toFixed(1)} MB/s to the 202` +
+          `${(one.afterOpen.rss / 1e6).toFixed(0)} MB RSS / ${(one.afterOpen.heapUsed / 1e6).toFixed(1)} MB JS heap once opened (${one.afterOpen.accounts} account codes kept); ` +
+          `V8's young generation ${mb(one.heapAtEnd.young)} MB at the end (V8 doubles it, up to 34 MB, as bytes survive young collections); ${one.mbPerS.toFixed(1)} MB/s to the 202` +
           (chunked
             ? ` | chunked by account (${maxAccounts}/batch, ${chunked.batches} submits, 4 in flight; openPortfolio + chunks(), the path of c9-batch run --chunk-accounts, each chunk reading only its own byte range of the file): ` +
-              `${(chunked.peak / 1e6).toFixed(0)} MB peak, ${(chunked.peak / size).toFixed(2)}× (${over(chunked)}× above the started client), ${chunked.mbPerS.toFixed(1)} MB/s`
+              `${(chunked.peak / 1e6).toFixed(0)} MB peak, ${(chunked.peak / size).toFixed(2)}× (${over(chunked)}× above the started client), young generation ${mb(chunked.heapAtEnd.young)} MB at the end, ${chunked.mbPerS.toFixed(1)} MB/s`
             : ''),
       },
       {

@@ -60,66 +60,131 @@ export interface PortfolioFile extends ChunkableRequest {
 /** Options of {@link openPortfolio}. */
 export type OpenPortfolioOptions = LoadPortfolioOptions;
 
-/** A typed column that grows as rows are read (doubling), trimmed when the read is done. */
-class Column<T extends Float64Array | Uint32Array> {
+/** Entries per block of a {@link Column}. */
+const COLUMN_BLOCK = 4096;
+
+/**
+ * Numbers by index in typed-array blocks of a fixed size, added to as rows are read. Growing
+ * never copies: a doubling array left each outgrown copy behind, and those copies, promoted
+ * by then, were freed only by the next full collection (~10 MB of a 1M-position file's
+ * columns were garbage at the end of the read).
+ */
+class Column {
   length = 0;
-  constructor(
-    public data: T,
-    private readonly make: (size: number) => T,
-  ) {}
+  private readonly blocks: (Float64Array | Uint32Array)[] = [];
+  constructor(private readonly make: (size: number) => Float64Array | Uint32Array) {}
+
+  /** A column of `length` zeros. */
+  static zeros(make: (size: number) => Float64Array | Uint32Array, length: number): Column {
+    const column = new Column(make);
+    for (let i = 0; i < length; i += COLUMN_BLOCK) column.blocks.push(make(Math.min(COLUMN_BLOCK, length - i)));
+    column.length = length;
+    return column;
+  }
+
   push(value: number): void {
-    if (this.length === this.data.length) {
-      const next = this.make(this.data.length * 2);
-      next.set(this.data);
-      this.data = next;
-    }
-    this.data[this.length++] = value;
+    const at = this.length % COLUMN_BLOCK;
+    if (at === 0) this.blocks.push(this.make(COLUMN_BLOCK));
+    this.blocks[this.blocks.length - 1][at] = value;
+    this.length++;
   }
-  /** Adds to the last row. */
-  addToLast(value: number): void {
-    this.data[this.length - 1] += value;
+  get(index: number): number {
+    return this.blocks[Math.floor(index / COLUMN_BLOCK)][index % COLUMN_BLOCK];
   }
-  /** The rows (a view: copying would hold both at the peak). */
-  trimmed(): T {
-    return this.data.subarray(0, this.length) as T;
+  add(index: number, value: number): void {
+    this.blocks[Math.floor(index / COLUMN_BLOCK)][index % COLUMN_BLOCK] += value;
   }
 }
 
 const float64 = (size: number): Float64Array => new Float64Array(size);
 
-/** Strings kept as UTF-16 code units in a growing buffer outside the JS heap (exact for any string, lone surrogates included). */
+/** A printable ASCII string JSON writes as is, between quotes (no `"`, `\\` or control character). */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** Bytes of text per block of a {@link CodeStore}. */
+const CODE_BLOCK_BYTES = 96 * 1024;
+
+/**
+ * Strings kept as ASCII JSON text (`["a","b"`…) in fixed-size buffers outside the JS heap
+ * while the file is read, and made into strings once it is read: exact for any string (what
+ * is not plain ASCII is written as JSON with `\\u` escapes, lone surrogates included), one
+ * byte per character for the usual code. Fixed-size blocks, not one doubling buffer: no
+ * outgrown copies left behind for a full collection.
+ *
+ * Not `JSON.parse` of the blocks, measured on the P3 file: V8 internalizes the short strings
+ * it parses, straight into the old generation, so the young generation did not grow (one-batch
+ * peak 103-105 MB instead of 109-110), but the string table of 200,000 entries cost ~8 MB
+ * that a chunked submit, whose young generation grows to its maximum anyway, paid on top
+ * (145-146 MB instead of 134-136).
+ */
 class CodeStore {
-  private data = Buffer.allocUnsafe(32 * 1024);
+  private readonly blocks: Buffer[] = [];
   private used = 0;
-  private readonly ends = new Column(float64(1024), float64);
+  private count = 0;
+  /** The last block still takes codes (its `]` not written). */
+  private open = false;
+  /** Blocks holding a code written with escapes. */
+  private readonly escapedBlocks = new Set<number>();
 
   push(text: string): void {
-    const bytes = text.length * 2;
-    if (this.used + bytes > this.data.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.data.length * 2, this.used + bytes));
-      this.data.copy(next, 0, 0, this.used);
-      this.data = next;
+    // `"code"` for a plain code; any other as JSON with everything beyond ASCII escaped.
+    const json = PLAIN_JSON.test(text) ? `"${text}"` : JSON.stringify(text).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    // Room for `[` or `,` before it and the closing `]`.
+    if (this.open && this.used + json.length + 2 > this.blocks[this.blocks.length - 1].length) this.close();
+    if (!this.open) {
+      this.blocks.push(Buffer.allocUnsafe(Math.max(CODE_BLOCK_BYTES, json.length + 2)));
+      this.used = 0;
+      this.open = true;
     }
-    // UTF-16LE copies the code units as they are: the string comes back identical.
-    this.used += this.data.write(text, this.used, 'utf16le');
-    this.ends.push(this.used);
+    const block = this.blocks[this.blocks.length - 1];
+    if (json.includes('\\')) this.escapedBlocks.add(this.blocks.length - 1);
+    const first = this.used === 0;
+    block[this.used++] = first ? 0x5b : 0x2c;
+    this.used += block.write(json, this.used, 'latin1');
+    this.count++;
   }
 
-  /** The strings, in the order pushed. */
+  private close(): void {
+    const block = this.blocks[this.blocks.length - 1];
+    block[this.used++] = 0x5d;
+    this.blocks[this.blocks.length - 1] = block.subarray(0, this.used);
+    this.open = false;
+  }
+
+  /** The strings, in the order pushed; the store is empty after. */
   strings(): string[] {
-    const out = new Array<string>(this.ends.length);
-    let start = 0;
-    for (let i = 0; i < this.ends.length; i++) {
-      const end = this.ends.data[i];
-      out[i] = this.data.toString('utf16le', start, end);
-      start = end;
+    if (this.open) this.close();
+    // Sized up front: a large array is then made in the old generation directly.
+    const out = new Array<string>(this.count);
+    let at = 0;
+    for (let b = 0; b < this.blocks.length; b++) {
+      const block = this.blocks[b];
+      if (!this.escapedBlocks.has(b)) {
+        // Plain codes only: `["a","b"]` split at once (a native call per code cost ~3 MB more peak).
+        const codes = block.toString('latin1', 2, block.length - 2).split('","');
+        for (let i = 0; i < codes.length; i++) out[at++] = codes[i];
+        this.blocks[b] = Buffer.alloc(0);
+        continue;
+      }
+      // `[` or `,`, then one JSON string: up to the quote that no backslash escapes.
+      for (let start = 1; start < block.length; ) {
+        let end = start + 1;
+        let escaped = false;
+        while (block[end] !== 0x22) {
+          if (block[end] === 0x5c) {
+            escaped = true;
+            end++;
+          }
+          end++;
+        }
+        out[at++] = escaped ? (JSON.parse(block.toString('latin1', start, end + 1)) as string) : block.toString('latin1', start + 1, end);
+        start = end + 2;
+      }
+      this.blocks[b] = Buffer.alloc(0);
     }
     return out;
   }
 }
-
-/** A printable ASCII string JSON writes as is, between quotes (no `"`, `\\` or control character). */
-const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
  * The UTF-8 length of `JSON.stringify(position)` without building it (a quarter of the CPU,
@@ -159,24 +224,27 @@ const uint32 = (size: number): Uint32Array => new Uint32Array(size);
 interface Scan {
   /** Distinct codes in order of first appearance. */
   readonly accountCodes: readonly string[];
-  /** The same, sorted, to check later reads against (a Map of 200,000 accounts costs several times two arrays). */
-  readonly sorted: readonly string[];
-  /** `accountCodes` index of each `sorted` entry; computed when first needed. */
-  accountOfSorted(): Uint32Array;
+  /**
+   * `accountCodes` indexes in the order of their codes, to look codes up by binary search (a
+   * Map of 200,000 accounts costs several times this; a sorted copy of the codes was 1.6 MB
+   * more on the JS heap, promoted from the young generation, which counts towards growing it);
+   * undefined when the codes are in order already (a file sorted by account).
+   */
+  readonly bySorted: Uint32Array | undefined;
   readonly positionCount: number;
   /** Positions of each account. */
-  readonly accountPositions: Uint32Array;
+  readonly accountPositions: Column;
   /** JSON bytes of each account's positions, each plus one comma, as chunkByAccount counts them. */
-  readonly accountBytes: Float64Array;
+  readonly accountBytes: Column;
   /**
    * The one run of rows of each account, or -1 when its rows are in several places of the
    * file; undefined when every account is one run (run `i` is account `i`).
    */
   readonly accountRun: Int32Array | undefined;
   /** File offset of each run's first record (NaN: unknown, no range reads). */
-  readonly runOffset: Float64Array;
+  readonly runOffset: Column;
   /** Line of each run's first record. */
-  readonly runLine: Uint32Array;
+  readonly runLine: Column;
   /** The CSV header, for reading a range on its own; undefined for NDJSON (always read whole). */
   readonly header: readonly string[] | undefined;
   /** The file as it was when opened: a range is read only from the very same file. */
@@ -230,15 +298,15 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   const stamp = await stampOf(file);
   // One entry per run of rows of the same account: for a file grouped by account that is
   // one per account, and no hash table (a Set of 200,000 codes and its regrown copies took
-  // ~10 MB until the next full GC). The codes are kept as UTF-16 bytes outside the JS heap
+  // ~10 MB until the next full GC). The codes are kept as text outside the JS heap
   // until the read is done: 200,000 code strings kept as they are read survive every young
   // collection, and that steady survival is what makes V8 grow the young generation to its
   // 32 MB maximum (a 1M-position pass peaked ~20 MB higher so).
   const codes = new CodeStore();
-  const runOffset = new Column(float64(1024), float64);
-  const runLine = new Column(uint32(1024), uint32);
-  const runPositions = new Column(uint32(1024), uint32);
-  const runBytes = new Column(float64(1024), float64);
+  const runOffset = new Column(float64);
+  const runLine = new Column(uint32);
+  const runPositions = new Column(uint32);
+  const runBytes = new Column(float64);
   const measure = new JsonSizer();
   const cursor: CsvCursor = { line: 0, offset: Number.NaN, header: undefined };
   let positionCount = 0;
@@ -253,13 +321,13 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
       runPositions.push(0);
       runBytes.push(0);
     }
-    runPositions.addToLast(1);
+    runPositions.add(runPositions.length - 1, 1);
     // As chunkByAccount counts a position: its JSON, plus one comma.
-    runBytes.addToLast(measure.bytes(position) + 1);
+    runBytes.add(runBytes.length - 1, measure.bytes(position) + 1);
   }
   if (positionCount === 0) throw new InputError({ file }, 'the file holds no positions');
   const runs = codes.strings();
-  const scan = scanOf(runs, positionCount, runPositions.trimmed(), runBytes.trimmed(), runOffset.trimmed(), runLine.trimmed(), cursor.header, stamp);
+  const scan = scanOf(runs, positionCount, runPositions, runBytes, runOffset, runLine, cursor.header, stamp);
   return streamedPortfolioFile(file, format, scan, { kind: 'all' }, 'file', {});
 }
 
@@ -287,72 +355,105 @@ async function stampOf(file: string): Promise<FileStamp> {
 function scanOf(
   runs: readonly string[],
   positionCount: number,
-  runPositions: Uint32Array,
-  runBytes: Float64Array,
-  runOffset: Float64Array,
-  runLine: Uint32Array,
+  runPositions: Column,
+  runBytes: Column,
+  runOffset: Column,
+  runLine: Column,
   header: readonly string[] | undefined,
   stamp: FileStamp,
 ): Scan {
-  // One sorted copy, its repeats dropped in place (a second array and the copies it grows through cost more than the codes' pointers).
-  const sorted = runs.slice().sort();
-  let distinct = 1;
-  for (let i = 1; i < sorted.length; i++) if (sorted[i] !== sorted[distinct - 1]) sorted[distinct++] = sorted[i];
-  sorted.length = distinct;
-  let ofSorted: Uint32Array | undefined;
-  const base = { sorted, positionCount, runOffset, runLine, header, stamp };
-  if (sorted.length === runs.length) {
-    // Every account in one run (the usual export): the runs are the accounts.
-    const accountOfSorted = (): Uint32Array => {
-      if (ofSorted === undefined) {
-        ofSorted = new Uint32Array(sorted.length);
-        runs.forEach((code, i) => (ofSorted![indexOfSorted(sorted, code)] = i));
-      }
-      return ofSorted;
-    };
-    return { ...base, accountCodes: runs, accountOfSorted, accountPositions: runPositions, accountBytes: runBytes, accountRun: undefined };
+  const base = { positionCount, runOffset, runLine, header, stamp };
+  // A file sorted by account: every account one run, looked up in `runs` itself, and no
+  // index arrays made (1.6 MB outside the heap for 200,000 runs, freed only once their
+  // wrappers are collected, which was still to come when the submit started).
+  let ascending = true;
+  for (let i = 1; i < runs.length && ascending; i++) ascending = runs[i - 1] < runs[i];
+  if (ascending) return { ...base, accountCodes: runs, bySorted: undefined, accountPositions: runPositions, accountBytes: runBytes, accountRun: undefined };
+  // Run indexes by code, a code's runs in file order: its first run comes first.
+  const order = sortedIndexes(runs);
+  let distinct = true;
+  for (let i = 1; i < order.length && distinct; i++) if (runs[order[i]] === runs[order[i - 1]]) distinct = false;
+  // Every account in one run (the usual export): the runs are the accounts.
+  if (distinct) return { ...base, accountCodes: runs, bySorted: order, accountPositions: runPositions, accountBytes: runBytes, accountRun: undefined };
+  // Each run's first run of the same code, then accounts numbered in order of first appearance.
+  const firstRun = new Uint32Array(runs.length);
+  let groups = 0;
+  for (let i = 0; i < order.length; i++) {
+    const sameAsPrevious = i > 0 && runs[order[i]] === runs[order[i - 1]];
+    if (!sameAsPrevious) groups++;
+    firstRun[order[i]] = sameAsPrevious ? firstRun[order[i - 1]] : order[i];
   }
-  ofSorted = new Uint32Array(sorted.length).fill(0xffffffff);
+  const accountOfRun = new Uint32Array(runs.length);
   const accountCodes: string[] = [];
-  const accountPositions = new Uint32Array(sorted.length);
-  const accountBytes = new Float64Array(sorted.length);
-  const accountRun = new Int32Array(sorted.length);
+  const accountPositions = Column.zeros(uint32, groups);
+  const accountBytes = Column.zeros(float64, groups);
+  const accountRun = new Int32Array(groups);
   runs.forEach((code, run) => {
-    const at = indexOfSorted(sorted, code);
-    let account = ofSorted![at];
-    if (account === 0xffffffff) {
+    let account: number;
+    if (firstRun[run] === run) {
       account = accountCodes.length;
-      ofSorted![at] = account;
       accountCodes.push(code);
       accountRun[account] = run;
     } else {
+      account = accountOfRun[firstRun[run]];
       accountRun[account] = -1;
     }
-    accountPositions[account] += runPositions[run];
-    accountBytes[account] += runBytes[run];
+    accountOfRun[run] = account;
+    accountPositions.add(account, runPositions.get(run));
+    accountBytes.add(account, runBytes.get(run));
   });
-  const done = ofSorted;
-  return { ...base, accountCodes, accountOfSorted: () => done, accountPositions, accountBytes, accountRun };
+  const bySorted = new Uint32Array(groups);
+  let k = 0;
+  for (let i = 0; i < order.length; i++) if (firstRun[order[i]] === order[i]) bySorted[k++] = accountOfRun[order[i]];
+  return { ...base, accountCodes, bySorted, accountPositions, accountBytes, accountRun };
 }
 
-/** Where `code` is in the sorted list, or -1 (binary search by UTF-16 code units, as `sort()` orders). */
-function indexOfSorted(sorted: readonly string[], code: string): number {
+/**
+ * The indexes of `values` in the order of their values (by UTF-16 code units, as `sort()`
+ * orders strings), equal values by index: a stable bottom-up merge sort in typed arrays.
+ * Not `Uint32Array.prototype.sort(compare)`: it sorts in two work arrays on the JS heap
+ * (1.6 MB each for 200,000 runs), which a young collection during the sort promotes, and
+ * promoted bytes are what makes V8 grow the young generation. A file already in order (the
+ * usual export) costs one comparison per merge.
+ */
+function sortedIndexes(values: readonly string[]): Uint32Array {
+  const n = values.length;
+  let from = new Uint32Array(n);
+  let to = new Uint32Array(n);
+  for (let i = 0; i < n; i++) from[i] = i;
+  for (let width = 1; width < n; width *= 2) {
+    for (let start = 0; start < n; start += 2 * width) {
+      const middle = Math.min(start + width, n);
+      const end = Math.min(start + 2 * width, n);
+      let left = start;
+      let right = middle;
+      let out = start;
+      // Already in order: copied as it is.
+      if (right < end && values[from[middle - 1]] > values[from[middle]]) {
+        while (left < middle && right < end) to[out++] = values[from[right]] < values[from[left]] ? from[right++] : from[left++];
+      }
+      while (left < middle) to[out++] = from[left++];
+      while (right < end) to[out++] = from[right++];
+    }
+    [from, to] = [to, from];
+  }
+  return from;
+}
+
+/** The `accountCodes` index of `code`, or -1 when the file had no such account (binary search by UTF-16 code units). */
+function accountIndex(scan: Scan, code: string): number {
+  const { accountCodes, bySorted } = scan;
   let low = 0;
-  let high = sorted.length - 1;
+  let high = accountCodes.length - 1;
   while (low <= high) {
     const mid = (low + high) >>> 1;
-    const value = sorted[mid];
-    if (value === code) return mid;
+    const account = bySorted === undefined ? mid : bySorted[mid];
+    const value = accountCodes[account];
+    if (value === code) return account;
     if (value < code) low = mid + 1;
     else high = mid - 1;
   }
   return -1;
-}
-
-/** The `accountCodes` index of `code`, or -1 when the file had no such account. */
-function accountIndex(scan: Scan, code: string): number {
-  const at = indexOfSorted(scan.sorted, code);
-  return at < 0 ? -1 : scan.accountOfSorted()[at];
 }
 
 function checkOptions(options: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
@@ -391,10 +492,10 @@ function byteRange(scan: Scan, selection: Selection): CsvRange | undefined {
   const last = runOf(to - 1);
   if (first < 0 || last < 0 || last - first !== to - 1 - from) return undefined;
   for (let i = from; i < to; i++) if (runOf(i) < 0) return undefined;
-  const start = scan.runOffset[first];
-  const end = last + 1 < scan.runOffset.length ? scan.runOffset[last + 1] : scan.stamp.size;
+  const start = scan.runOffset.get(first);
+  const end = last + 1 < scan.runOffset.length ? scan.runOffset.get(last + 1) : scan.stamp.size;
   if (!Number.isFinite(start) || !Number.isFinite(end)) return undefined;
-  return { start, end, line: scan.runLine[first], header: scan.header };
+  return { start, end, line: scan.runLine.get(first), header: scan.header };
 }
 
 /** A selection of consecutive accounts as a range (how a chunk's halves stay byte ranges). */
@@ -430,12 +531,12 @@ function streamedPortfolioFile(
   let expected = 0;
   let scattered = false;
   eachSelected((account) => {
-    expected += scan.accountPositions[account];
+    expected += scan.accountPositions.get(account);
     if (scan.accountRun !== undefined && scan.accountRun[account] < 0) scattered = true;
   });
   const isKept: (code: string) => boolean =
     selection.kind === 'all'
-      ? (code) => indexOfSorted(scan.sorted, code) >= 0
+      ? (code) => accountIndex(scan, code) >= 0
       : selection.kind === 'range'
         ? (code) => {
             const at = accountIndex(scan, code);
@@ -454,7 +555,7 @@ function streamedPortfolioFile(
     for await (const position of readPositions(file, format)) {
       const code = position.account_code;
       if (code !== previous) {
-        if (indexOfSorted(scan.sorted, code) < 0) throw changed(`account ${JSON.stringify(code)} was not in it`);
+        if (accountIndex(scan, code) < 0) throw changed(`account ${JSON.stringify(code)} was not in it`);
         previous = code;
         keep = isKept(code);
       }
@@ -529,7 +630,7 @@ function streamedPortfolioFile(
       const list: number[] = [];
       eachSelected((account) => list.push(account));
       const measure = limits.maxBytes !== Infinity;
-      const plan = planAccountChunks(list.length, (i) => (measure ? scan.accountBytes[list[i]] : 0), envelopeBytes(options, measure), limits);
+      const plan = planAccountChunks(list.length, (i) => (measure ? scan.accountBytes.get(list[i]) : 0), envelopeBytes(options, measure), limits);
       return plan.map(([start, end]) => {
         // Consecutive accounts of the file stay a range (a byte range when grouped by account).
         const from = list[start];
