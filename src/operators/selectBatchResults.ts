@@ -112,10 +112,22 @@ export function selectBatchResults(
   };
   const rank = (row: AccountResult): [number, number] => [isFresh(row) ? 1 : 0, instantOf(row.submitted_time) ?? -Infinity];
 
+  // Each submitted account's slot: where it first appears in the submission. Rows are held
+  // by slot, so a store row costs one lookup and the submission none.
+  const codes = batch.accountCodes;
+  const slotOfCode = new Map<string, number>();
+  const slots = new Array<number>(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    let slot = slotOfCode.get(codes[i]);
+    if (slot === undefined) {
+      slot = i;
+      slotOfCode.set(codes[i], slot);
+    }
+    slots[i] = slot;
+  }
   // One pass over the store (it may hold far more rows than the batch): masters of the
   // submitted accounts, and every sub-account row by its parent.
-  const submitted = new Set(batch.accountCodes);
-  const masterOf = new Map<string, AccountResult>();
+  const masters = new Array<AccountResult | undefined>(codes.length).fill(undefined);
   const childrenOf = new Map<string, AccountResult[]>();
   for (const row of all) {
     const parent = row.parent_portfolio_id;
@@ -125,23 +137,24 @@ export function selectBatchResults(
       else childrenOf.set(parent, [row]);
       continue;
     }
-    if (!submitted.has(row.account_code)) continue;
-    const held = masterOf.get(row.account_code);
+    const slot = slotOfCode.get(row.account_code);
+    if (slot === undefined) continue;
+    const held = masters[slot];
     if (held === undefined) {
-      masterOf.set(row.account_code, row);
+      masters[slot] = row;
       continue;
     }
     const [heldFresh, heldAt] = rank(held);
     const [rowFresh, rowAt] = rank(row);
-    if (rowFresh > heldFresh || (rowFresh === heldFresh && rowAt > heldAt)) masterOf.set(row.account_code, row);
+    if (rowFresh > heldFresh || (rowFresh === heldFresh && rowAt > heldAt)) masters[slot] = row;
   }
 
   const rows: AccountResult[] = [];
   const stale: AccountResult[] = [];
   const missing: string[] = [];
-  for (const code of batch.accountCodes) {
-    const row = masterOf.get(code);
-    if (row === undefined) missing.push(code);
+  for (let i = 0; i < codes.length; i++) {
+    const row = masters[slots[i]];
+    if (row === undefined) missing.push(codes[i]);
     else if (isFresh(row)) rows.push(row);
     else stale.push(row);
   }
