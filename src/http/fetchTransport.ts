@@ -8,6 +8,7 @@ import * as https from 'node:https';
 import { Readable } from 'node:stream';
 import crossFetch from 'cross-fetch';
 import { Observable } from 'rxjs';
+import { readBodyText } from './readBodyText';
 import type { Transport, TransportRequest, TransportResponse } from './transport';
 import { freeSocketTimeout, incompleteBodyError, keepAliveAgent, toConnectionError } from './transportSupport';
 
@@ -175,9 +176,10 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch, 
         responseStarted = true;
         // An answer without a claimed request: not node-fetch after all. Later requests get a signal.
         if (!controller && claim.request === undefined) claimable = false;
+        const headers = lowerCaseHeaders(response.headers);
         // Read inside the same cancellable scope: an unsubscribe mid-download aborts this too.
-        const text = await response.text();
-        return { status: response.status, headers: lowerCaseHeaders(response.headers), body: text };
+        const text = await readBodyText(response, headers);
+        return { status: response.status, headers, body: text };
       };
 
       send().then(
