@@ -178,7 +178,8 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch, 
         if (!controller && claim.request === undefined) claimable = false;
         const headers = lowerCaseHeaders(response.headers);
         // Read inside the same cancellable scope: an unsubscribe mid-download aborts this too.
-        const text = await readBodyText(response, headers);
+        // readBodyText relies on node-fetch 2's handling of a failed body: cross-fetch's only.
+        const text = fetchImpl === crossFetch ? await readBodyText(response, headers) : await response.text();
         return { status: response.status, headers, body: text };
       };
 

@@ -19,9 +19,11 @@ export const PREALLOCATE_FROM_BYTES = 1 << 20;
  * the client parses it, and that collection, run during JSON.parse, made the parse ~20%
  * slower than the same parse on a quiet heap. Chunks copied on arrival die young instead.
  *
- * Anything else (another fetch, an encoded or unannounced length, a body already read) goes
- * to `response.text()`. When the body fails, `response.text()` is asked again: node-fetch
- * has by then kept the failure as the body's error and rejects with exactly that.
+ * For node-fetch 2 responses only (the caller checks the fetch; a body that is not a Node
+ * stream is left to `response.text()` here too), and anything else (an encoded or
+ * unannounced length, a body already read) goes to `response.text()`. When the body fails,
+ * `response.text()` is asked again: node-fetch 2 has by then kept the failure as the body's
+ * error and rejects with exactly that.
  *
  * Example: `const text = await readBodyText(response, lowerCaseHeaders(response.headers))`
  *
