@@ -47,4 +47,28 @@ describe('ResultStore', () => {
     expect(store.json(undo)).toBe(JSON.stringify([before.master]));
     expect(store.json()).toBe(JSON.stringify([after.master, ...after.subs, added.master]));
   });
+
+  it('should give as bytes the UTF-8 of the text, and keep them until the next write', () => {
+    const store = new ResultStore();
+    const a = entry('A "é" \u2028', 'r1', ['A-1']);
+    store.put('A', a);
+    const first = store.body();
+    expect(first.equals(Buffer.from(JSON.stringify([a.master, ...a.subs]), 'utf8'))).toBe(true);
+    expect(store.body()).toBe(first);
+    const b = entry('B', 'r2');
+    store.put('B', b);
+    expect(store.body().toString('utf8')).toBe(JSON.stringify([a.master, ...a.subs, b.master]));
+  });
+
+  it('should not keep an answer made from an undo log as the current one', () => {
+    const store = new ResultStore();
+    const before = entry('A', 'r1');
+    store.put('A', before);
+    const undo: UndoLog = new Map();
+    const after = entry('A', 'r2');
+    store.put('A', after, undo);
+    expect(store.body(undo).toString('utf8')).toBe(JSON.stringify([before.master]));
+    expect(store.body().toString('utf8')).toBe(JSON.stringify([after.master]));
+    expect(store.body(undo).toString('utf8')).toBe(JSON.stringify([before.master]));
+  });
 });

@@ -12,8 +12,8 @@ export const PositionNote = t.partial(
 );
 export type PositionNote = t.TypeOf<typeof PositionNote>;
 
-/** The latest live result of one account (or sub-account, when `parent_portfolio_id` is set). */
-export const AccountResult = t.intersection(
+/** AccountResult as io-ts builds it; {@link AccountResult} is this with a faster `is`. */
+const AccountResultShape = t.intersection(
   [
     t.type({ account_code: t.string }),
     t.partial({
@@ -33,6 +33,54 @@ export const AccountResult = t.intersection(
     }),
   ],
   'AccountResult',
+);
+
+const isString = t.string.is;
+const isRecord = t.UnknownRecord.is;
+const isNumeric = Numeric.is;
+const isNote = PositionNote.is;
+/** `nullish(codec).is`: absent, or neither null nor refused by `is`. */
+const absentOr = (u: unknown, is: (v: unknown) => boolean): boolean => u === undefined || (u !== null && is(u));
+/** `t.array(codec).is`. */
+const arrayOf = (u: unknown, is: (v: unknown) => boolean): boolean => Array.isArray(u) && u.every(is);
+const isRecords = (u: unknown): boolean => arrayOf(u, isRecord);
+const isNotes = (u: unknown): boolean => arrayOf(u, isNote);
+
+/**
+ * `AccountResultShape.is` written out field by field: the same tests on the same reads, in
+ * about a sixth of the time. io-ts's generic loops (intersection, partial, nullish) call
+ * every field's `is` through one shared call site, which V8 cannot inline; a batch's rows are
+ * checked one by one, so that cost is paid 100,000 times for a large live store.
+ * spec/codecs/results.spec.ts holds the two to the same answer on any value.
+ */
+function isAccountResult(u: unknown): u is t.TypeOf<typeof AccountResultShape> {
+  if (!isRecord(u)) return false;
+  const r = u as Record<string, unknown>;
+  return (
+    isString(r.account_code) &&
+    absentOr(r.portfolio_id, isString) &&
+    absentOr(r.parent_portfolio_id, isString) &&
+    absentOr(r.request_id, isString) &&
+    absentOr(r.submitted_time, isString) &&
+    absentOr(r.status, isString) &&
+    absentOr(r.currency_code, isString) &&
+    absentOr(r.initial_margin, isNumeric) &&
+    absentOr(r.gross_margin, isNumeric) &&
+    absentOr(r.requirement, isNumeric) &&
+    absentOr(r.margin_by_ccp, isRecords) &&
+    absentOr(r.margin_by_contract, isRecords) &&
+    absentOr(r.exceptions, isNotes) &&
+    absentOr(r.closest_matches, isNotes)
+  );
+}
+
+/** The latest live result of one account (or sub-account, when `parent_portfolio_id` is set). */
+export const AccountResult: typeof AccountResultShape = new t.IntersectionType(
+  AccountResultShape.name,
+  isAccountResult,
+  AccountResultShape.validate,
+  AccountResultShape.encode,
+  AccountResultShape.types,
 );
 export type AccountResult = t.TypeOf<typeof AccountResult>;
 

@@ -279,9 +279,9 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHa
     if (lag && lag.remaining > 0) {
       lag.remaining--;
       if (lag.remaining === 0) user.lag = undefined;
-      return { status: 200, contentType: JSON_TYPE, body: user.store.json(lag.undo) };
+      return { status: 200, contentType: JSON_TYPE, body: user.store.body(lag.undo) };
     }
-    return { status: 200, contentType: JSON_TYPE, body: user.store.json() };
+    return { status: 200, contentType: JSON_TYPE, body: user.store.body() };
   }
 
   function asyncResult(user: User, url: URL): Outgoing {

@@ -81,7 +81,8 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyResul
 export interface Outgoing {
   readonly status: number;
   readonly contentType: string;
-  readonly body: string;
+  /** Text, or bytes already encoded as UTF-8 (a large results body is kept that way). */
+  readonly body: string | Buffer;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -108,14 +109,16 @@ export function writeOut(res: ServerResponse, out: Outgoing, faults: WriteFaults
     res.socket?.destroy();
     return;
   }
-  const headers = { ...out.headers, 'content-type': out.contentType, 'content-length': String(Buffer.byteLength(out.body, 'utf8')) };
+  const { body } = out;
+  const headers = { ...out.headers, 'content-type': out.contentType, 'content-length': String(typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.length) };
   if (!faults.drop && !faults.slow) {
-    // Written as the string: a results body can be hundreds of MB, not worth another copy.
+    // Written as it is: a results body can be hundreds of MB, not worth another copy.
     res.writeHead(out.status, headers);
-    res.end(out.body, 'utf8');
+    if (typeof body === 'string') res.end(body, 'utf8');
+    else res.end(body);
     return;
   }
-  const payload = Buffer.from(out.body, 'utf8');
+  const payload = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
   res.writeHead(out.status, headers);
   if (faults.drop?.when === 'afterHeaders') {
     const half = Math.max(1, Math.floor(payload.length / 2));

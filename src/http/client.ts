@@ -203,26 +203,33 @@ class ScannedRows {
  * @param accountCodes the submitted account codes
  */
 export function filterAccountRows(rows: readonly unknown[], accountCodes: ReadonlySet<string>): unknown[] {
-  // Plain loops over every row of the store (100,000 at times), each row's fields read once;
-  // the second pass looks for sub-account rows only when the store has any.
+  // Plain loops over every row of the store (100,000 at times), each row's fields read once.
+  // The portfolio ids of kept rows are collected only when the store has sub-account rows:
+  // hashing one per row into a set was a third of this function's time on a store without.
   const keptByCode = new Uint8Array(rows.length);
-  const keptIds = new Set<string>();
   let anyParent = false;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (typeof row !== 'object' || row === null) continue;
-    const { account_code: code, portfolio_id: id, parent_portfolio_id: parent } = row as Record<string, unknown>;
+    const { account_code: code, parent_portfolio_id: parent } = row as Record<string, unknown>;
     if (typeof parent === 'string') anyParent = true;
-    if (typeof code === 'string' && accountCodes.has(code)) {
-      keptByCode[r] = 1;
-      if (typeof id === 'string') keptIds.add(id);
-    }
+    if (typeof code === 'string' && accountCodes.has(code)) keptByCode[r] = 1;
   }
   const kept: unknown[] = [];
+  if (!anyParent) {
+    for (let r = 0; r < rows.length; r++) if (keptByCode[r] === 1) kept.push(rows[r]);
+    return kept;
+  }
+  const keptIds = new Set<string>();
+  for (let r = 0; r < rows.length; r++) {
+    if (keptByCode[r] !== 1) continue;
+    const id = (rows[r] as Record<string, unknown>).portfolio_id;
+    if (typeof id === 'string') keptIds.add(id);
+  }
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (keptByCode[r] === 1) kept.push(row);
-    else if (anyParent && typeof row === 'object' && row !== null) {
+    else if (typeof row === 'object' && row !== null) {
       const parent = (row as Record<string, unknown>).parent_portfolio_id;
       if (typeof parent === 'string' && keptIds.has(parent)) kept.push(row);
     }

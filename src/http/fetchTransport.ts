@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
 import crossFetch from 'cross-fetch';
 import { Observable } from 'rxjs';
+import { PREALLOCATE_FROM_BYTES, readBodyText } from './readBodyText';
 import type { Transport, TransportRequest, TransportResponse } from './transport';
 import { freeSocketTimeout, incompleteBodyError, keepAliveAgent, toConnectionError } from './transportSupport';
 
@@ -214,7 +215,12 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch, 
         // node-fetch's body is a Node stream (decoded already): read directly, without text()'s
         // promises, and the headers as Node parsed them (see nodeHeaders).
         if (message !== undefined && body instanceof Readable) {
-          readNodeBody(body, (text) => succeed({ status: response.status, headers: nodeHeaders(message, response), body: text }), fail);
+          const headers = nodeHeaders(message, response);
+          const done = (text: string): void => succeed({ status: response.status, headers, body: text });
+          // A large body with an announced length (a results store) is copied into one buffer
+          // as it arrives: gathering chunks to join at the end left twice its size to collect.
+          if (Number(headers['content-length']) >= PREALLOCATE_FROM_BYTES) readBodyText(response, headers).then(done, fail);
+          else readNodeBody(body, done, fail);
           return;
         }
         // Read inside the same cancellable scope: an unsubscribe mid-download aborts this too.

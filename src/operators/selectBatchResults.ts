@@ -70,52 +70,117 @@ export function selectBatchResults(
   const start = parseInstant(status.created_at ?? undefined) ?? parseInstant(batch.submittedAt);
   const earliest = start === undefined ? undefined : start - (status.created_at ? 0 : clockSkewMs);
 
+  // A batch's rows repeat a few request ids and times (a batch of 100,000 accounts may have
+  // one of each), and each test normalises or parses its string: every distinct string is
+  // worked out once per call. Rows of one batch come together, so the last string is
+  // checked first: comparing it costs less than hashing it for the memo.
+  const ownIdMemo = new Map<string, boolean>();
+  let lastId: string | undefined;
+  let lastOwn = false;
+  const isOwnId = (id: string): boolean => {
+    if (id === lastId) return lastOwn;
+    let own = ownIdMemo.get(id);
+    if (own === undefined) {
+      own = ownIds.has(normaliseId(id));
+      ownIdMemo.set(id, own);
+    }
+    lastId = id;
+    lastOwn = own;
+    return own;
+  };
+  // NaN stands for "no instant" in the memo, so that a miss (undefined) is told apart.
+  const instantMemo = new Map<string, number>();
+  let lastText: string | undefined;
+  let lastMs = Number.NaN;
+  const instantOf = (text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    if (text !== lastText) {
+      let ms = instantMemo.get(text);
+      if (ms === undefined) {
+        ms = parseInstant(text) ?? Number.NaN;
+        instantMemo.set(text, ms);
+      }
+      lastText = text;
+      lastMs = ms;
+    }
+    return Number.isNaN(lastMs) ? undefined : lastMs;
+  };
   const isFresh = (row: AccountResult): boolean => {
-    if (row.request_id && ownIds.has(normaliseId(row.request_id))) return true;
-    const at = parseInstant(row.submitted_time);
+    if (row.request_id && isOwnId(row.request_id)) return true;
+    const at = instantOf(row.submitted_time);
     return at !== undefined && earliest !== undefined && at >= earliest;
   };
-  const rank = (row: AccountResult): [number, number] => [isFresh(row) ? 1 : 0, parseInstant(row.submitted_time) ?? -Infinity];
+  const rank = (row: AccountResult): [number, number] => [isFresh(row) ? 1 : 0, instantOf(row.submitted_time) ?? -Infinity];
 
-  const submitted = new Set(batch.accountCodes);
-  const masterOf = new Map<string, AccountResult>();
+  // Each submitted account's slot: where it first appears in the submission. Rows are held
+  // by slot, so a store row costs one lookup and the submission none.
+  const codes = batch.accountCodes;
+  const slotOfCode = new Map<string, number>();
+  const slots = new Array<number>(codes.length);
+  for (let i = 0; i < codes.length; i++) {
+    let slot = slotOfCode.get(codes[i]);
+    if (slot === undefined) {
+      slot = i;
+      slotOfCode.set(codes[i], slot);
+    }
+    slots[i] = slot;
+  }
+  // One pass over the store (it may hold far more rows than the batch): masters of the
+  // submitted accounts, and every sub-account row by its parent.
+  const masters = new Array<AccountResult | undefined>(codes.length).fill(undefined);
+  const childrenOf = new Map<string, AccountResult[]>();
   for (const row of all) {
-    if (row.parent_portfolio_id || !submitted.has(row.account_code)) continue;
-    const held = masterOf.get(row.account_code);
+    const parent = row.parent_portfolio_id;
+    if (parent) {
+      const siblings = childrenOf.get(parent);
+      if (siblings) siblings.push(row);
+      else childrenOf.set(parent, [row]);
+      continue;
+    }
+    const slot = slotOfCode.get(row.account_code);
+    if (slot === undefined) continue;
+    const held = masters[slot];
     if (held === undefined) {
-      masterOf.set(row.account_code, row);
+      masters[slot] = row;
       continue;
     }
     const [heldFresh, heldAt] = rank(held);
     const [rowFresh, rowAt] = rank(row);
-    if (rowFresh > heldFresh || (rowFresh === heldFresh && rowAt > heldAt)) masterOf.set(row.account_code, row);
+    if (rowFresh > heldFresh || (rowFresh === heldFresh && rowAt > heldAt)) masters[slot] = row;
   }
 
   const rows: AccountResult[] = [];
   const stale: AccountResult[] = [];
   const missing: string[] = [];
-  for (const code of batch.accountCodes) {
-    const row = masterOf.get(code);
-    if (row === undefined) missing.push(code);
+  for (let i = 0; i < codes.length; i++) {
+    const row = masters[slots[i]];
+    if (row === undefined) missing.push(codes[i]);
     else if (isFresh(row)) rows.push(row);
     else stale.push(row);
   }
 
-  const childrenOf = new Map<string, AccountResult[]>();
-  for (const row of all) {
-    if (!row.parent_portfolio_id) continue;
-    const siblings = childrenOf.get(row.parent_portfolio_id);
-    if (siblings) siblings.push(row);
-    else childrenOf.set(row.parent_portfolio_id, [row]);
+  const subAccountRows: AccountResult[] = [];
+  if (childrenOf.size > 0) {
+    for (const master of rows) {
+      const children = master.portfolio_id ? childrenOf.get(master.portfolio_id) : undefined;
+      if (children !== undefined) for (const child of children) subAccountRows.push(child);
+    }
   }
-  const subAccountRows = rows.flatMap((master) => (master.portfolio_id ? (childrenOf.get(master.portfolio_id) ?? []) : []));
 
-  const currencies = new Set(rows.map((row) => row.currency_code).filter((code): code is string => typeof code === 'string' && code !== ''));
+  const currencies = new Set<string>();
+  let totalInitialMargin = 0;
+  for (const row of rows) {
+    const code = row.currency_code;
+    if (typeof code === 'string' && code !== '') currencies.add(code);
+    totalInitialMargin += row.initial_margin ?? 0;
+  }
   const exceptions: AccountException[] = [];
-  for (const row of [...rows, ...subAccountRows]) {
+  const noteExceptions = (row: AccountResult): void => {
     for (const note of row.exceptions ?? []) exceptions.push({ ...note, account_code: row.account_code, kind: 'exception' });
     for (const note of row.closest_matches ?? []) exceptions.push({ ...note, account_code: row.account_code, kind: 'closest_match' });
-  }
+  };
+  for (const row of rows) noteExceptions(row);
+  for (const row of subAccountRows) noteExceptions(row);
 
   return {
     batchId: batch.batchId,
@@ -125,7 +190,7 @@ export function selectBatchResults(
     subAccountRows,
     missing,
     stale,
-    totalInitialMargin: rows.reduce((sum, row) => sum + (row.initial_margin ?? 0), 0),
+    totalInitialMargin,
     currencyCode: currencies.size === 1 ? [...currencies][0] : undefined,
     exceptions,
   };
