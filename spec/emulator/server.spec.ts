@@ -1,4 +1,9 @@
 import { request } from 'node:http';
+import { firstValueFrom } from 'rxjs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, fetchTransport, nodeHttpTransport, openPortfolio } from '../../src';
 import { describeEmulator, startEmulator, type EmulatorHandle } from '../../src/emulator';
 import { call, etd, samplePortfolio, waitForBatch, type Loose } from './support';
 
@@ -232,6 +237,34 @@ describe('startEmulator', () => {
     expect(result.status).toBe(413);
     expect(JSON.parse(result.body).error).toMatch(/^Payload Too Large/);
     expect(result.sent).toBeGreaterThan(256 * 1024);
+  });
+
+  it('should let a client still writing a refused body read the 413 instead of a reset', async () => {
+    // The client writes as fast as the socket takes it, so the 413 is sent while megabytes
+    // are still on their way; closing at once reset those sockets and EPIPE replaced the 413.
+    await emu.close();
+    emu = await startEmulator({ apiKeys: [KEY_A], maxPayloadBytes: 1024 * 1024 });
+    // Read from a file while it is written (as c9-batch run sends a file), ~9 MB of JSON:
+    // far more than the socket buffers take in while the server answers.
+    const dir = mkdtempSync(join(tmpdir(), 'c9-linger-'));
+    const file = join(dir, 'big.csv');
+    const header = 'account_code,exchange_code,contract_code,contract_type,contract_expiry,net_position\n';
+    writeFileSync(file, header + Array.from({ length: 60_000 }, (_, i) => `ACC-${i},NYMEX,CL,FUT,202612,1\n`).join(''));
+    const portfolio = await openPortfolio(file);
+    const outcomes: string[] = [];
+    for (const transport of [fetchTransport(), nodeHttpTransport()]) {
+      const client = createClient({ endpoint: emu.url, apiKey: KEY_A, transport, retry: { maxRetries: 0 } });
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const outcome = await firstValueFrom(client.submitBatch(portfolio)).then(
+          () => 'accepted',
+          (error: Error) => error.name,
+        );
+        outcomes.push(outcome);
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+    expect(outcomes).toEqual(Array(6).fill('PayloadTooLargeError'));
+    expect(emu.stats.startedBatches).toEqual([]);
   });
 
   it('should limit each user to its own sliding window and say when to retry', async () => {

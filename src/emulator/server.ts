@@ -99,6 +99,8 @@ interface SyncBody {
 
 const VERSION = 'c9-emulator-0.1.0';
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** How long a refused body is still read after the 413 before the socket goes (nginx lingers up to 30 s; 1 s keeps an endless body short). */
+const LINGER_MS = 1000;
 
 function json(status: number, body: unknown, headers?: Record<string, string>): Outgoing {
   return { status, contentType: JSON_TYPE, body: JSON.stringify(body), headers };
@@ -207,7 +209,7 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHa
   async function payload(req: IncomingMessage, user: User): Promise<ValidatedRequest | Outgoing | undefined> {
     const body = await readBody(req, maxPayloadBytes);
     if (body.kind === 'aborted') return undefined;
-    if (body.kind === 'tooLarge') return json(413, { error: `Payload Too Large: the limit is ${maxPayloadBytes} bytes` }, { connection: 'close' });
+    if (body.kind === 'tooLarge') return { ...json(413, { error: `Payload Too Large: the limit is ${maxPayloadBytes} bytes` }, { connection: 'close' }), lingerMs: LINGER_MS };
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.text);
