@@ -1,4 +1,4 @@
-import { catchError, of, type Observable } from 'rxjs';
+import { catchError, of, take, type Observable } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { marbles } from 'rxjs-marbles/jest';
 import type { BatchStatus } from '../../src/codecs';
@@ -73,6 +73,20 @@ describe('pollUntilTerminal', () => {
       m.expect(colds[0]).toHaveSubscriptions('(^!)');
       m.expect(colds[1]).toHaveSubscriptions('10ms (^!)');
       m.expect(colds[2]).toHaveSubscriptions('20ms (^!)');
+    }),
+  );
+
+  it(
+    'should send no further poll and leave no wait scheduled when the subscriber unsubscribes on a status',
+    marbles((m) => {
+      const q = answer(status('queued', { queue_position: 3 }));
+      const { client, getBatchStatus } = fakeClient(() => m.cold('5ms (a|)', { a: q }));
+      // take(1) unsubscribes while the first status is being delivered, before expand asks for the next wait.
+      const first = of(batch).pipe(pollUntilTerminal(client, { ...fixed, initialIntervalMs: 100, timeoutMs: 1000, scheduler: m.scheduler }), take(1));
+      m.expect(first).toBeObservable('5ms (a|)', { a: q.status });
+      m.flush();
+      expect(getBatchStatus).toHaveBeenCalledTimes(1);
+      expect(m.scheduler.now()).toBe(5);
     }),
   );
 

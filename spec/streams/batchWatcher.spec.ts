@@ -1,4 +1,4 @@
-import type { Observable, Subscription } from 'rxjs';
+import { take, type Observable, type Subscription } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import type { BatchStatus } from '../../src/codecs';
 import type { BatchStatusResponse, C9Client } from '../../src/http/client';
@@ -53,6 +53,19 @@ describe('createBatchWatcher', () => {
         { at: 23, status: 'completed' },
         { at: 23, status: 'third:completed' },
       ]);
+      expect(watcher.activeBatchIds).toEqual([]);
+    }),
+  );
+
+  it(
+    'should send no further poll and leave no wait scheduled when the only subscriber takes one status',
+    marbles((m) => {
+      const { client, calls } = fakeClient(() => m.cold('5ms (a|)', { a: { status: st(ID_A, 'queued'), retryAfterMs: undefined } }));
+      const watcher = createBatchWatcher(client, { ...poll, initialIntervalMs: 100, scheduler: m.scheduler });
+      m.expect(watcher.watch(handle(ID_A)).pipe(take(1))).toBeObservable('5ms (q|)', { q: st(ID_A, 'queued') });
+      m.flush();
+      expect(calls.get(ID_A)).toBe(1);
+      expect(m.scheduler.now()).toBe(5);
       expect(watcher.activeBatchIds).toEqual([]);
     }),
   );

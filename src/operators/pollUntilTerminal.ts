@@ -233,6 +233,10 @@ class PollLoop {
     this.interval = c.initialIntervalMs;
     this.strategy = c.nextInterval?.();
     this.requestAfterWait = new Observable<BatchStatusResponse>((subscriber) => {
+      // expand emits a status before it subscribes the next wait: a consumer that unsubscribed
+      // on that status (take(1), first()) has already run the loop's teardown, which found no
+      // wait to cancel. Scheduling now would leave a timer and send a poll nobody reads.
+      if (subscriber.closed) return;
       this.waiting = subscriber;
       this.pending =
         this.lastAction === undefined
