@@ -344,3 +344,18 @@ describe('fetchTransport with Node\'s own fetch', () => {
     expect((error as ConnectionError).message).toBe(`GET ${refused.url}/p: connection refused (ECONNREFUSED)`);
   });
 });
+
+describe('fetchTransport with a fetch of the caller', () => {
+  it('should fail the request, not leave it waiting, when reading the response throws', async () => {
+    const broken = {
+      status: 200,
+      body: null,
+      get headers(): Headers {
+        throw new Error('headers unreadable');
+      },
+    } as unknown as Response;
+    const fetchImpl = (() => Promise.resolve(broken)) as typeof globalThis.fetch;
+    const error = await errorOf(firstValueFrom(fetchTransport(fetchImpl)({ method: 'GET', url: 'http://127.0.0.1:9/p', headers: {} })));
+    expect(error).toBeInstanceOf(ConnectionError);
+  });
+});

@@ -263,7 +263,9 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch, 
       }
       // A request Node refused before it reached the agent leaves the claim unused: drop it.
       if (pendingClaim === claim) pendingClaim = undefined;
-      pending.then(onResponse, fail);
+      // A throw inside onResponse fails this request too (as the async function this replaced
+      // did), rather than becoming an unhandled rejection with the subscriber left waiting.
+      pending.then(onResponse).catch(fail);
 
       return () => {
         if (!settled) abort();
