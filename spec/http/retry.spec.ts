@@ -10,10 +10,10 @@ import {
   resolveRetryConfig,
   retryDelay,
   resolveRetryPolicy,
-  retryWithPolicy,
   subscribeWithRetry,
 } from '../../src/http/retry';
 import type { RetryConfig } from '../../src/http/retry';
+import { retryOperator } from '../support/retryOperator';
 
 const http = (status: number, retryAfterMs?: number) => makeApiError({ status, retryAfterMs });
 const noJitter = (m: Context, extra: RetryConfig & { idempotent?: boolean } = {}): RetryConfig & { idempotent?: boolean } => ({
@@ -113,7 +113,7 @@ describe('retryDelay', () => {
   });
 });
 
-describe('retryWithPolicy', () => {
+describe('subscribeWithRetry policy (through retryOperator)', () => {
   it('should throw a TypeError when made with an invalid config', () => {
     const bad: RetryConfig[] = [
       { maxRetries: -1 },
@@ -127,8 +127,8 @@ describe('retryWithPolicy', () => {
       { jitter: -0.1 },
       { jitter: Number.NaN },
     ];
-    for (const config of bad) expect(() => retryWithPolicy(config)).toThrow(TypeError);
-    expect(() => retryWithPolicy({})).not.toThrow();
+    for (const config of bad) expect(() => retryOperator(config)).toThrow(TypeError);
+    expect(() => retryOperator({})).not.toThrow();
   });
 
   it(
@@ -136,7 +136,7 @@ describe('retryWithPolicy', () => {
     marbles((m) => {
       const error = http(503);
       const source = m.cold('-#', undefined, error);
-      const result = source.pipe(retryWithPolicy(noJitter(m, { maxRetries: 4, maxDelayMs: 30 })));
+      const result = source.pipe(retryOperator(noJitter(m, { maxRetries: 4, maxDelayMs: 30 })));
       // waits 10, 20, 30 (capped from 40), 30 (capped from 80)
       m.expect(result).toBeObservable('95ms #', undefined, error);
       m.expect(source).toHaveSubscriptions(['^!', '11ms ^!', '32ms ^!', '63ms ^!', '94ms ^!']);
@@ -149,7 +149,7 @@ describe('retryWithPolicy', () => {
       const error = http(500);
       const source = m.cold('-#', undefined, error);
       const config = noJitter(m, { maxRetries: 2, initialDelayMs: 100, jitter: 0.5, random: () => 0 });
-      m.expect(source.pipe(retryWithPolicy(config))).toBeObservable('153ms #', undefined, error);
+      m.expect(source.pipe(retryOperator(config))).toBeObservable('153ms #', undefined, error);
       m.expect(source).toHaveSubscriptions(['^!', '51ms ^!', '152ms ^!']);
     }),
   );
@@ -159,7 +159,7 @@ describe('retryWithPolicy', () => {
     marbles((m) => {
       const error = http(429, parseRetryAfter('0.2', m.scheduler.now()));
       const source = m.cold('-#', undefined, error);
-      m.expect(source.pipe(retryWithPolicy(noJitter(m, { maxRetries: 1 })))).toBeObservable('202ms #', undefined, error);
+      m.expect(source.pipe(retryOperator(noJitter(m, { maxRetries: 1 })))).toBeObservable('202ms #', undefined, error);
       m.expect(source).toHaveSubscriptions(['^!', '201ms ^!']);
     }),
   );
@@ -177,7 +177,7 @@ describe('retryWithPolicy', () => {
         ],
         times,
       );
-      m.expect(source.pipe(retryWithPolicy(noJitter(m, { maxDelayMs: 5000 })))).toBeObservable('1000ms a|');
+      m.expect(source.pipe(retryOperator(noJitter(m, { maxDelayMs: 5000 })))).toBeObservable('1000ms a|');
       m.flush();
       expect(times).toEqual([0, 1000]);
     }),
@@ -189,7 +189,7 @@ describe('retryWithPolicy', () => {
       const times: number[] = [];
       const past = 'Wed, 31 Dec 1969 23:59:00 GMT';
       const source = attempts(m, [() => m.cold('5ms #', undefined, http(503, parseRetryAfter(past, m.scheduler.now()))), () => m.cold('a|')], times);
-      m.expect(source.pipe(retryWithPolicy(noJitter(m, { initialDelayMs: 50 })))).toBeObservable('5ms a|');
+      m.expect(source.pipe(retryOperator(noJitter(m, { initialDelayMs: 50 })))).toBeObservable('5ms a|');
       m.flush();
       expect(times).toEqual([0, 5]);
     }),
@@ -200,7 +200,7 @@ describe('retryWithPolicy', () => {
     marbles((m) => {
       const error = http(429, parseRetryAfter('in a while', 0));
       const source = m.cold('-#', undefined, error);
-      m.expect(source.pipe(retryWithPolicy(noJitter(m, { maxRetries: 1, initialDelayMs: 40 })))).toBeObservable('42ms #', undefined, error);
+      m.expect(source.pipe(retryOperator(noJitter(m, { maxRetries: 1, initialDelayMs: 40 })))).toBeObservable('42ms #', undefined, error);
     }),
   );
 
@@ -209,7 +209,7 @@ describe('retryWithPolicy', () => {
     marbles((m) => {
       const error = http(429, 60_000);
       const source = m.cold('-#', undefined, error);
-      m.expect(source.pipe(retryWithPolicy(noJitter(m, { maxRetries: 1, maxDelayMs: 70 })))).toBeObservable('72ms #', undefined, error);
+      m.expect(source.pipe(retryOperator(noJitter(m, { maxRetries: 1, maxDelayMs: 70 })))).toBeObservable('72ms #', undefined, error);
     }),
   );
 
@@ -221,7 +221,7 @@ describe('retryWithPolicy', () => {
       const fail = () => m.cold('-#', undefined, error);
       const source = attempts(m, [fail, fail, () => m.cold('-a#', undefined, error), fail, () => m.cold('-b|')], times);
       // With maxRetries 2, the third failure in a row would give up: the value before it resets the count.
-      m.expect(source.pipe(retryWithPolicy(noJitter(m, { maxRetries: 2 })))).toBeObservable('33ms a 32ms b|');
+      m.expect(source.pipe(retryOperator(noJitter(m, { maxRetries: 2 })))).toBeObservable('33ms a 32ms b|');
       m.flush();
       expect(times).toEqual([0, 11, 32, 44, 65]);
     }),
@@ -234,7 +234,7 @@ describe('retryWithPolicy', () => {
       const error = http(503);
       const fail = () => m.cold('-#', undefined, error);
       const source = attempts(m, [fail, () => m.cold('-a#', undefined, error), fail, fail, fail], times);
-      m.expect(source.pipe(retryWithPolicy(noJitter(m, { maxRetries: 2 })))).toBeObservable('12ms a 32ms #', undefined, error);
+      m.expect(source.pipe(retryOperator(noJitter(m, { maxRetries: 2 })))).toBeObservable('12ms a 32ms #', undefined, error);
     }),
   );
 
@@ -244,7 +244,7 @@ describe('retryWithPolicy', () => {
       marbles((m) => {
         const error = http(status);
         const source = m.cold('-#', undefined, error);
-        m.expect(source.pipe(retryWithPolicy(noJitter(m)))).toBeObservable('-#', undefined, error);
+        m.expect(source.pipe(retryOperator(noJitter(m)))).toBeObservable('-#', undefined, error);
         m.expect(source).toHaveSubscriptions('^!');
       }),
     );
@@ -255,7 +255,7 @@ describe('retryWithPolicy', () => {
     marbles((m) => {
       const error = new ConnectionError('socket hang up', { mayHaveReachedServer: true });
       const source = m.cold('-#', undefined, error);
-      m.expect(source.pipe(retryWithPolicy(noJitter(m, { idempotent: false })))).toBeObservable('-#', undefined, error);
+      m.expect(source.pipe(retryOperator(noJitter(m, { idempotent: false })))).toBeObservable('-#', undefined, error);
       m.expect(source).toHaveSubscriptions('^!');
     }),
   );
@@ -265,7 +265,7 @@ describe('retryWithPolicy', () => {
     marbles((m) => {
       const error = new ConnectionError('ECONNREFUSED', { mayHaveReachedServer: false });
       const source = m.cold('-#', undefined, error);
-      m.expect(source.pipe(retryWithPolicy(noJitter(m, { idempotent: false, maxRetries: 1 })))).toBeObservable('12ms #', undefined, error);
+      m.expect(source.pipe(retryOperator(noJitter(m, { idempotent: false, maxRetries: 1 })))).toBeObservable('12ms #', undefined, error);
       m.expect(source).toHaveSubscriptions(['^!', '11ms ^!']);
     }),
   );
@@ -276,33 +276,46 @@ describe('retryWithPolicy', () => {
       const submit = noJitter(m, { idempotent: false, maxRetries: 1 });
       for (const status of [429, 503]) {
         const error = http(status);
-        m.expect(m.cold('-#', undefined, error).pipe(retryWithPolicy(submit))).toBeObservable('12ms #', undefined, error);
+        m.expect(m.cold('-#', undefined, error).pipe(retryOperator(submit))).toBeObservable('12ms #', undefined, error);
       }
       const fatal = http(500);
-      m.expect(m.cold('-#', undefined, fatal).pipe(retryWithPolicy(submit))).toBeObservable('-#', undefined, fatal);
+      m.expect(m.cold('-#', undefined, fatal).pipe(retryOperator(submit))).toBeObservable('-#', undefined, fatal);
     }),
   );
 });
 
 describe('createThrottle', () => {
+  /** Starts at `atMs` a request through the throttle, recording when it really started. */
+  const startAt = (m: Context, throttle: ReturnType<typeof createThrottle>, atMs: number, started: number[]): void => {
+    m.scheduler.schedule(() => {
+      throttle.whenOpen(() => {
+        started.push(m.scheduler.now());
+        return undefined;
+      }, undefined);
+    }, atMs);
+  };
+
   it(
-    'should hold a subscription until the pause is over',
+    'should hold a request until the pause is over',
     marbles((m) => {
       const throttle = createThrottle(m.scheduler);
-      const source = m.cold('a|');
+      const started: number[] = [];
       m.scheduler.schedule(() => throttle.pauseUntil(50), 10);
-      const late = defer(() => source.pipe(throttle.gate()));
-      m.expect(late, '20ms ^').toBeObservable('50ms a|');
-      m.expect(source).toHaveSubscriptions('50ms ^!');
+      startAt(m, throttle, 20, started);
+      m.flush();
+      expect(started).toEqual([50]);
     }),
   );
 
   it(
-    'should let a subscription through at once when there is no pause',
+    'should let a request through at once when there is no pause',
     marbles((m) => {
       const throttle = createThrottle(m.scheduler);
+      const started: number[] = [];
       throttle.pauseUntil(-5);
-      m.expect(m.cold('-a|').pipe(throttle.gate())).toBeObservable('-a|');
+      startAt(m, throttle, 1, started);
+      m.flush();
+      expect(started).toEqual([1]);
     }),
   );
 
@@ -310,12 +323,13 @@ describe('createThrottle', () => {
     'should wait again when the pause was extended while waiting',
     marbles((m) => {
       const throttle = createThrottle(m.scheduler);
+      const started: number[] = [];
       throttle.pauseUntil(30);
       m.scheduler.schedule(() => throttle.pauseUntil(80), 20);
       m.scheduler.schedule(() => throttle.pauseUntil(40), 25);
-      m.expect(m.cold('a|').pipe(throttle.gate())).toBeObservable('80ms a|');
+      startAt(m, throttle, 0, started);
       m.flush();
-      expect(throttle.resumeAt).toBe(80);
+      expect(started).toEqual([80]);
     }),
   );
 });

@@ -2,8 +2,8 @@
  * The one retry policy of the library: which failures are worth another attempt, how long
  * to wait before it, and a throttle that makes every request of a client honour a 429.
  */
-import { asyncScheduler, Observable } from 'rxjs';
-import type { MonoTypeOperatorFunction, SchedulerLike, Subscriber, Subscription, TeardownLogic } from 'rxjs';
+import { asyncScheduler } from 'rxjs';
+import type { SchedulerLike, Subscriber, Subscription, TeardownLogic } from 'rxjs';
 import { ApiError, ConnectionError, InternalServerError, RateLimitError } from './errors';
 
 /** Configuration of the one retry policy used by every request. */
@@ -206,8 +206,9 @@ function finalize(teardown: TeardownLogic): void {
 }
 
 /**
- * The one retry loop, for {@link retryWithPolicy} and for the client, which calls it directly
- * so that a request carries no operator layer for its retries (it runs on every status poll).
+ * The one retry loop. The client calls it inside each request rather than through a retry
+ * operator, so that a request carries no operator layer for its retries (it runs on every
+ * status poll).
  *
  * Starts `attempt`. When the attempt calls `fail` with an error the policy retries (see
  * {@link isRetryable}) and fewer than `maxRetries` failures came in a row, it is torn down
@@ -276,45 +277,10 @@ export function subscribeWithRetry<T>(
   };
 }
 
-/**
- * Resubscribes to the source after a retryable failure, waiting between attempts; gives up
- * after `maxRetries` consecutive failures (a success resets the count) or at the first error
- * that {@link isRetryable} refuses. Built on {@link subscribeWithRetry}.
- *
- * ```
- * initialDelayMs 10, factor 2, no jitter, maxRetries 2; every attempt fails with a 503:
- * attempts: -#          -#                   -#
- * waits:      <-10ms->    <------20ms------>
- * result:   ---------------------------------#   (the third failure is passed on)
- * ```
- *
- * Example: `client.get$.pipe(retryWithPolicy({ maxRetries: 3, idempotent: true }))`
- *
- * @param config the policy, plus `idempotent` (default true) telling whether the request may be sent twice
- */
-export function retryWithPolicy<T>(config: RetryConfig & { readonly idempotent?: boolean } = {}): MonoTypeOperatorFunction<T> {
-  const policy = resolveRetryPolicy(config);
-  return (source) =>
-    new Observable<T>((subscriber) =>
-      subscribeWithRetry(subscriber, policy, (fail, succeeded) =>
-        source.subscribe({
-          next: (value) => {
-            succeeded();
-            subscriber.next(value);
-          },
-          error: fail,
-          complete: () => subscriber.complete(),
-        }),
-      ),
-    );
-}
-
 /** A pause shared by every request of one client; see {@link createThrottle}. */
 export interface Throttle {
   /** Holds every gated request until `atMs` (scheduler clock); an earlier time than the current pause is ignored. */
   pauseUntil(atMs: number): void;
-  /** The time the current pause ends (scheduler clock); in the past when there is none. */
-  readonly resumeAt: number;
   /**
    * Runs `start(arg)` now, or, while a pause lasts, once it is over (checked again then:
    * another 429 may have pushed it further). Returns the teardown: cancels the wait, or ends
@@ -322,8 +288,6 @@ export interface Throttle {
    * request); `arg` lets a caller pass a module-level `start` instead of a closure.
    */
   whenOpen<A>(start: (arg: A) => TeardownLogic, arg: A): TeardownLogic;
-  /** Delays each subscription to the source until the pause is over (built on `whenOpen`). */
-  gate<T>(): MonoTypeOperatorFunction<T>;
 }
 
 /**
@@ -335,7 +299,7 @@ export interface Throttle {
  * request subscribed at 20:  ------------------------------(subscribed at 50)--a|
  * ```
  *
- * Example: `const throttle = createThrottle(asyncScheduler); request$.pipe(throttle.gate())`
+ * Example: `const throttle = createThrottle(asyncScheduler); throttle.whenOpen((req) => send(req), req)`
  *
  * @param scheduler the clock and timer of the waits
  */
@@ -364,12 +328,6 @@ export function createThrottle(scheduler: SchedulerLike = asyncScheduler): Throt
     pauseUntil(atMs: number): void {
       if (Number.isFinite(atMs) && atMs > resumeAt) resumeAt = atMs;
     },
-    get resumeAt(): number {
-      return resumeAt;
-    },
     whenOpen,
-    gate<T>(): MonoTypeOperatorFunction<T> {
-      return (source) => new Observable<T>((subscriber) => whenOpen((target) => source.subscribe(target), subscriber));
-    },
   };
 }
