@@ -230,6 +230,18 @@ describe('openPortfolio', () => {
       expect(() => book.chunks({ maxAccounts: 0 })).toThrow(TypeError);
     });
 
+    it('should read each chunk with the line ending the whole file was read with, in a file that mixes LF and CRLF', async () => {
+      // LF lines but one CRLF: a chunk's own parser used to take CRLF as the record delimiter
+      // from its first record, so B's rows were cut differently ("2" and "3\n" instead of
+      // "2\r" and "3") and a third row failed as a record of too many fields.
+      const mixed = `${[HEADER, row('A', 'ES', '1'), row('B', 'ES', '2')].join('\n')}\r\n${[row('B', 'ES', '3'), row('B', 'NQ', '4'), row('C', 'ES', '5')].join('\n')}\n`;
+      const file = files.write('mixed-line-ends.csv', mixed);
+      const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 1 });
+      const expected = chunkByAccount(await loadPortfolio(file), { maxAccounts: 1 });
+      expect(chunks.map((c) => c.accountCodes)).toEqual(expected.map((c) => [...new Set(c.portfolio.map((p) => p.account_code))]));
+      for (const [i, chunk] of chunks.entries()) expect(await collect(chunk.positions())).toEqual(expected[i].portfolio);
+    });
+
     it("should group an interleaved file's accounts in each chunk, as chunkByAccount does", async () => {
       const file = files.write('interleaved.csv', CSV);
       const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 2 });

@@ -50,6 +50,11 @@ export interface CsvCursor {
   offset: number;
   /** The header's columns, once read. */
   header: readonly string[] | undefined;
+  /**
+   * The line ending the parser took as the record delimiter (from the header line), once the
+   * header is read: a range read on its own must split records the same way.
+   */
+  recordDelimiter?: string;
 }
 
 /** A part of a CSV file read on its own: whole records, its header read before. */
@@ -62,6 +67,13 @@ export interface CsvRange {
   readonly line: number;
   /** The file's header, as read from the whole file. */
   readonly header: readonly string[];
+  /**
+   * The record delimiter the whole file was read with. Without it a range's parser would
+   * take the line ending of the range's own first record: in a file of LF lines, a range
+   * starting on a record that ends in CRLF would be split at CRLF only, and its values read
+   * with a trailing newline instead of the carriage return the whole-file read kept.
+   */
+  readonly recordDelimiter?: string;
 }
 
 /** Options of {@link csvPositions}. */
@@ -94,6 +106,7 @@ export async function* csvPositions(file: string, options: CsvReadOptions = {}):
     relax_column_count: false,
     relax_quotes: false,
     max_record_size: MAX_CSV_RECORD_BYTES,
+    ...(range?.recordDelimiter === undefined ? {} : { record_delimiter: range.recordDelimiter }),
   });
   // 16 KB reads, not 64: the parser turns a whole read into records at once (~1,700 of a
   // 64 KB read), and records waiting in the stream's buffer when a young collection runs
@@ -111,7 +124,10 @@ export async function* csvPositions(file: string, options: CsvReadOptions = {}):
       const line = tracker.startLine(index) ?? index + 1;
       if (header === undefined) {
         header = checkHeader(record, file, line);
-        if (cursor !== undefined) cursor.header = header;
+        if (cursor !== undefined) {
+          cursor.header = header;
+          cursor.recordDelimiter = detectedRecordDelimiter(parser.options.record_delimiter);
+        }
       } else {
         // A range's first record is no header, so the parser cannot compare the counts.
         if (range !== undefined && record.length !== header.length) {
@@ -221,4 +237,11 @@ function columnOf(error: CsvError, header: readonly string[] | undefined): strin
 
 function numberOr(value: unknown): number | undefined {
   return typeof value === 'number' ? value : undefined;
+}
+
+/** The record delimiter csv-parse settled on (it keeps what it detected as its option), as text; undefined if it has none yet. */
+function detectedRecordDelimiter(option: unknown): string | undefined {
+  const first: unknown = Array.isArray(option) ? option[0] : option;
+  if (Buffer.isBuffer(first)) return first.toString('utf8');
+  return typeof first === 'string' ? first : undefined;
 }

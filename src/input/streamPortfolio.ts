@@ -247,6 +247,8 @@ interface Scan {
   readonly runLine: Column;
   /** The CSV header, for reading a range on its own; undefined for NDJSON (always read whole). */
   readonly header: readonly string[] | undefined;
+  /** The CSV record delimiter the whole file was read with (see CsvRange). */
+  readonly recordDelimiter: string | undefined;
   /** The file as it was when opened: a range is read only from the very same file. */
   readonly stamp: FileStamp;
 }
@@ -327,7 +329,7 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   }
   if (positionCount === 0) throw new InputError({ file }, 'the file holds no positions');
   const runs = codes.strings();
-  const scan = scanOf(runs, positionCount, runPositions, runBytes, runOffset, runLine, cursor.header, stamp);
+  const scan = scanOf(runs, positionCount, runPositions, runBytes, runOffset, runLine, cursor.header, cursor.recordDelimiter, stamp);
   return streamedPortfolioFile(file, format, scan, { kind: 'all' }, 'file', {});
 }
 
@@ -360,9 +362,10 @@ function scanOf(
   runOffset: Column,
   runLine: Column,
   header: readonly string[] | undefined,
+  recordDelimiter: string | undefined,
   stamp: FileStamp,
 ): Scan {
-  const base = { positionCount, runOffset, runLine, header, stamp };
+  const base = { positionCount, runOffset, runLine, header, recordDelimiter, stamp };
   // A file sorted by account: every account one run, looked up in `runs` itself, and no
   // index arrays made (1.6 MB outside the heap for 200,000 runs, freed only once their
   // wrappers are collected, which was still to come when the submit started).
@@ -495,7 +498,7 @@ function byteRange(scan: Scan, selection: Selection): CsvRange | undefined {
   const start = scan.runOffset.get(first);
   const end = last + 1 < scan.runOffset.length ? scan.runOffset.get(last + 1) : scan.stamp.size;
   if (!Number.isFinite(start) || !Number.isFinite(end)) return undefined;
-  return { start, end, line: scan.runLine.get(first), header: scan.header };
+  return { start, end, line: scan.runLine.get(first), header: scan.header, recordDelimiter: scan.recordDelimiter };
 }
 
 /** A selection of consecutive accounts as a range (how a chunk's halves stay byte ranges). */
