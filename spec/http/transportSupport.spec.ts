@@ -4,7 +4,7 @@ import { ConnectionError } from '../../src/http/errors';
 import { fetchTransport } from '../../src/http/fetchTransport';
 import { nodeHttpTransport } from '../../src/http/nodeHttpTransport';
 import type { Transport } from '../../src/http/transport';
-import { mayHaveReachedServer, toConnectionError } from '../../src/http/transportSupport';
+import { keepAliveAgent, mayHaveReachedServer, toConnectionError } from '../../src/http/transportSupport';
 import { serve } from './support/localServer';
 
 const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
@@ -123,8 +123,94 @@ describe('keepAliveAgent', () => {
     expect(connections()).toBe(1);
   });
 
-  it('should refuse a limit that is not a positive number when the transport is made', () => {
+  it('should look at the socket it takes, not every idle one, when a request picks a socket', async () => {
+    const agent = keepAliveAgent(http.Agent, 60_000);
+    const { url } = await shortKeepAliveServer();
+    const transport = nodeHttpTransport({ httpAgent: agent });
+    try {
+      // 40 requests at once leave 40 idle sockets in the pool.
+      await Promise.all(Array.from({ length: 40 }, () => post(transport, url)));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const pool = Object.values(agent.freeSockets).flat();
+      expect(pool).toHaveLength(40);
+      let looks = 0;
+      for (const socket of pool) {
+        let timeout = socket?.timeout;
+        Object.defineProperty(socket, 'timeout', {
+          configurable: true,
+          get: () => {
+            looks += 1;
+            return timeout;
+          },
+          set: (value: number | undefined) => {
+            timeout = value;
+          },
+        });
+      }
+      // The socket is picked as the request is made, synchronously.
+      const answer = post(transport, url);
+      const looked = looks;
+      expect((await answer).status).toBe(200);
+      // The newest idle socket, fresh, is the one taken: one look, however large the pool.
+      expect(looked).toBe(1);
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  // Answers once `hold` requests are open at once (or after 50 ms), counting connections.
+  const countingServer = async (hold: number) => {
+    let connections = 0;
+    let open = 0;
+    let mostOpen = 0;
+    const waiting: (() => void)[] = [];
+    const { url, server } = await serve((req, res) => {
+      open += 1;
+      mostOpen = Math.max(mostOpen, open);
+      const answer = (): void => {
+        open -= 1;
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{}');
+      };
+      waiting.push(answer);
+      req.resume();
+      if (waiting.length >= hold) waiting.splice(0).forEach((f) => f());
+      else setTimeout(() => waiting.splice(0).forEach((f) => f()), 50);
+    });
+    server.on('connection', () => (connections += 1));
+    return { url, connections: () => connections, mostOpen: () => mostOpen };
+  };
+
+  it('should open at most maxSockets connections to a host, 64 by default, and queue the rest (nodeHttpTransport)', async () => {
+    const make = (n?: number) => nodeHttpTransport({ maxSockets: n, freeSocketTimeoutMs: 2001 });
+    const capped = await countingServer(3);
+    const three = make(3);
+    const answers = await Promise.all(Array.from({ length: 12 }, () => post(three, capped.url)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(capped.connections()).toBe(3);
+    expect(capped.mostOpen()).toBe(3);
+
+    const byDefault = await countingServer(64);
+    const plain = make();
+    await Promise.all(Array.from({ length: 100 }, () => post(plain, byDefault.url)));
+    expect(byDefault.connections()).toBe(64);
+  });
+
+  it('should not cap the default transport: node-fetch fails a queued request handed a socket (fetchTransport)', async () => {
+    // countingServer answers in chunks (no Content-Length), the case node-fetch 2 misreads
+    // on a socket passed straight to a waiting request (node-fetch#1767).
+    const server = await countingServer(80);
+    const transport = fetchTransport(undefined, { freeSocketTimeoutMs: 2002 });
+    const answers = await Promise.all(Array.from({ length: 80 }, () => post(transport, server.url)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(server.connections()).toBe(80);
+  });
+
+  it('should refuse a limit that is not a positive number (or a cap that is not a positive integer) when the transport is made', () => {
     expect(() => nodeHttpTransport({ freeSocketTimeoutMs: 0 })).toThrow(TypeError);
     expect(() => fetchTransport(undefined, { freeSocketTimeoutMs: Number.NaN })).toThrow(TypeError);
+    expect(() => nodeHttpTransport({ maxSockets: 0 })).toThrow(TypeError);
+    expect(() => nodeHttpTransport({ maxSockets: 1.5 })).toThrow(TypeError);
+    expect(nodeHttpTransport({ maxSockets: Infinity })).toBeInstanceOf(Function);
   });
 });

@@ -69,8 +69,12 @@ function agentsFor(freeSocketTimeoutMs: number): (url: URL) => http.Agent {
   return (url: URL): http.Agent => {
     if (agents === undefined) {
       agents = {
-        http: failIncompleteBodies(keepAliveAgent(http.Agent, freeSocketTimeoutMs)),
-        https: failIncompleteBodies(keepAliveAgent(https.Agent, freeSocketTimeoutMs)),
+        // No cap on connections here (nodeHttpTransport has one): node-fetch 2 takes a socket
+        // handed from one response straight to a queued request for a broken chunked body and
+        // fails it with "Premature close" (node-fetch#1767; reproduced with 12 requests on 3
+        // sockets to a server answering in chunks).
+        http: failIncompleteBodies(keepAliveAgent(http.Agent, freeSocketTimeoutMs, Infinity)),
+        https: failIncompleteBodies(keepAliveAgent(https.Agent, freeSocketTimeoutMs, Infinity)),
       };
       agentPairs.set(freeSocketTimeoutMs, agents);
     }

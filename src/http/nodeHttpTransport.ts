@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Observable } from 'rxjs';
 import type { Transport, TransportRequest, TransportResponse } from './transport';
-import { freeSocketTimeout, incompleteBodyError, keepAliveAgent, toConnectionError } from './transportSupport';
+import { freeSocketTimeout, incompleteBodyError, keepAliveAgent, maxSockets, toConnectionError } from './transportSupport';
 
 /** Options of {@link nodeHttpTransport}. */
 export interface NodeHttpTransportOptions {
@@ -21,10 +21,12 @@ export interface NodeHttpTransportOptions {
    * lower it for a server whose keep-alive timeout is shorter and that does not announce it.
    */
   readonly freeSocketTimeoutMs?: number;
+  /** The most connections the default agents open to one host at once (64 by default; `Infinity` for no cap): further requests wait for a free one. */
+  readonly maxSockets?: number;
 }
 
-// One pair per idle timeout, created on first use so that merely importing this module opens nothing.
-const defaultAgents = new Map<number, { readonly http: http.Agent; readonly https: https.Agent }>();
+// One pair per idle timeout and connection cap, created on first use so that merely importing this module opens nothing.
+const defaultAgents = new Map<string, { readonly http: http.Agent; readonly https: https.Agent }>();
 
 // What node-fetch (the default transport) sends when the request does not say: the same
 // server sees the same request from either transport. The request's own headers win,
@@ -73,16 +75,18 @@ function plainHeaders(headers: http.IncomingHttpHeaders): Readonly<Record<string
  *
  * Example: `createClient({ endpoint, apiKey, transport: nodeHttpTransport() })`
  *
- * @param options the agents to use instead of the shared keep-alive ones, or how long those reuse an idle socket
+ * @param options the agents to use instead of the shared keep-alive ones, or how long those reuse an idle socket and how many they open to a host
  */
 export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Transport {
   const { httpAgent, httpsAgent } = options;
   const freeSocketTimeoutMs = freeSocketTimeout(options.freeSocketTimeoutMs);
+  const socketsPerHost = maxSockets(options.maxSockets);
+  const key = `${freeSocketTimeoutMs}/${socketsPerHost}`;
   const shared = (): { readonly http: http.Agent; readonly https: https.Agent } => {
-    let agents = defaultAgents.get(freeSocketTimeoutMs);
+    let agents = defaultAgents.get(key);
     if (agents === undefined) {
-      agents = { http: keepAliveAgent(http.Agent, freeSocketTimeoutMs), https: keepAliveAgent(https.Agent, freeSocketTimeoutMs) };
-      defaultAgents.set(freeSocketTimeoutMs, agents);
+      agents = { http: keepAliveAgent(http.Agent, freeSocketTimeoutMs, socketsPerHost), https: keepAliveAgent(https.Agent, freeSocketTimeoutMs, socketsPerHost) };
+      defaultAgents.set(key, agents);
     }
     return agents;
   };
