@@ -1,4 +1,4 @@
-import { of, type Observable } from 'rxjs';
+import { map, of, timer, type Observable } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import type { BatchStatus } from '../../src/codecs';
 import type { BatchStatusResponse, C9Client } from '../../src/http/client';
@@ -156,6 +156,54 @@ describe('adaptivePollInterval', () => {
       m.scheduler.schedule(() => of(batch).pipe(pollUntilTerminal(client, { ...noBackoff, nextInterval, scheduler: m.scheduler })).subscribe(), 0);
       m.flush();
       expect(at).toEqual([0, 7000]);
+    }),
+  );
+
+  // The strategy alone, told when each request was sent and its answer read (a client busy
+  // elsewhere reads answers late), so the clocks can disagree as they do under load.
+  const answer = (status: BatchStatus, sentAtMs: number, nowMs: number) => ({ status, sentAtMs, nowMs, startedAtMs: 0, backoffMs: 1000 });
+
+  it('should measure the time between answers with runtime_ms when the client read one late', () => {
+    const next = adaptivePollInterval({ fallbackIntervalMs: 1000, maxIntervalMs: 60_000 })();
+    // Made at 0 (runtime 0), read only at 300: the client's clock would put it at 150.
+    expect(next(answer(st('processing', { completed_pct: 0, runtime_ms: 0 }), 0, 300))).toBe(1000);
+    // Made at 1 300, read at 1 301: 26 % in 1 300 ms by the server's clock → 74 % takes 3 700 ms,
+    // less the half round trip since it was made.
+    expect(next(answer(st('processing', { completed_pct: 26, runtime_ms: 1300 }), 1300, 1301))).toBeCloseTo(3699.5, 6);
+  });
+
+  it('should use the client\'s clock, between round-trip midpoints, when runtime_ms is absent or does not fit', () => {
+    for (const runtimes of [[undefined, undefined], [0, 60_000], [500, 400]]) {
+      const next = adaptivePollInterval({ fallbackIntervalMs: 1000, maxIntervalMs: 60_000 })();
+      next(answer(st('processing', { completed_pct: 0, runtime_ms: runtimes[0] }), 0, 300));
+      // Midpoints 150 and 1 300.5: 26 % in 1 150.5 ms → 74 % takes 3 275 ms (rounded), less 0.5.
+      const wait = next(answer(st('processing', { completed_pct: 26, runtime_ms: runtimes[1] }), 1300, 1301));
+      expect(wait).toBeCloseTo((74 / (26 / 1150.5)) - 0.5, 6);
+    }
+  });
+
+  it(
+    'should aim at the ETA from runtime_ms in a poll loop whose first answer is read late',
+    marbles((m) => {
+      const at: number[] = [];
+      // Each answer is made when its request arrives (runtime_ms = that time); the first is read
+      // 300 ms later (the client was busy), the others after 1 ms. The batch is done at 5 200.
+      const statuses = [st('processing', { completed_pct: 0 }), st('processing', { completed_pct: 25 }), st('completed', { completed_pct: 100 })];
+      const readAfter = [300, 1, 1];
+      const client: C9Client = clientWith({
+        getBatchStatus: (): Observable<BatchStatusResponse> => {
+          const i = at.length;
+          const made = m.scheduler.now();
+          at.push(made);
+          return timer(readAfter[i], m.scheduler).pipe(map((): BatchStatusResponse => ({ status: { ...statuses[i], runtime_ms: made }, retryAfterMs: undefined })));
+        },
+      });
+      const nextInterval = adaptivePollInterval({ fallbackIntervalMs: 1000, minIntervalMs: 10, maxIntervalMs: 60_000 });
+      m.scheduler.schedule(() => of(batch).pipe(pollUntilTerminal(client, { ...noBackoff, nextInterval, scheduler: m.scheduler })).subscribe(), 0);
+      m.flush();
+      // Made at 0 and 1 300: 25 % in 1 300 ms → 75 % takes 3 900 ms; read at 1 301, less half
+      // that round trip: sent at 5 200.5. The client's read times alone (300 → 1 301) gave 4 304.
+      expect(at).toEqual([0, 1300, 5200.5]);
     }),
   );
 

@@ -25,10 +25,31 @@ export interface AdaptivePollIntervalConfig {
   readonly etaFraction?: number;
 }
 
-/** One observation of a number (queue position or percentage) at a time. */
+/** One observation of a number (queue position or percentage). */
 interface Sample {
-  readonly atMs: number;
+  /** When the request was sent and the answer read, on the client's clock. */
+  readonly sentMs: number;
+  readonly readMs: number;
+  /** The answer's `runtime_ms`, when it has one: when the server made it, on the server's clock. */
+  readonly serverMs: number | undefined;
   readonly value: number;
+}
+
+/**
+ * Time between two answers. Each was made somewhere between its request and its arrival, so
+ * the client's own estimate is the span between midpoints, off by up to half of each round
+ * trip, and a busy client reads answers late, which skews it further. The difference of the
+ * answers' `runtime_ms` is exact when it measures elapsed time on the server (queue time
+ * included or not: a difference cancels it), so it is used whenever it fits the window the
+ * client saw (a server whose `runtime_ms` means something else falls back to the client's clock).
+ */
+function elapsedMs(from: Sample, to: Sample): number {
+  const client = (to.sentMs + to.readMs - from.sentMs - from.readMs) / 2;
+  if (from.serverMs === undefined || to.serverMs === undefined) return client;
+  const server = to.serverMs - from.serverMs;
+  // ±2 ms: runtime_ms is rounded, and the two clocks tick separately.
+  const fits = server > 0 && server >= to.sentMs - from.readMs - 2 && server <= to.readMs - from.sentMs + 2;
+  return fits ? server : client;
 }
 
 const asNumber = (value: number | null | undefined): number | undefined =>
@@ -42,9 +63,11 @@ const asNumber = (value: number | null | undefined): number | undefined =>
  * - while `queued`, from the rate `queue_position` fell: time to start = (position + 1) ÷ rate;
  * - with nothing to go on yet (first answer, or no movement since), `fallbackIntervalMs`,
  *   growing by `factor` for each such answer in a row, so a stuck batch is polled less and less.
- * The rate is measured on the scheduler's clock from this client's own observations, not
- * from `runtime_ms`, whose meaning (queue time included or not) differs between servers.
- * A percentage that goes backwards restarts the measurement.
+ * Time between two answers is the difference of their `runtime_ms` (the server's clock, so
+ * a busy client that reads an answer late does not skew the rate) when that difference fits
+ * what the client saw (request sent → answer read), else the client's own clock, between the
+ * midpoints of the round trips. The wait runs from when the answer was made: half its round
+ * trip is taken off. A percentage that goes backwards restarts the measurement.
  *
  * ```
  * processing at 0 % (t=0), 25 % (t=500): rate 0.05 %/ms → remaining 1 500 ms
@@ -80,34 +103,38 @@ export function adaptivePollInterval(config: AdaptivePollIntervalConfig = {}): (
     let queueFrom: Sample | undefined;
     let fallback = fallbackIntervalMs;
 
-    const estimate = (status: BatchStatus, nowMs: number): number | undefined => {
+    const estimate = (status: BatchStatus, sample: (value: number) => Sample): number | undefined => {
       const queue = asNumber(status.queue_position);
       if (status.status === 'queued' && queue !== undefined) {
         pctFrom = undefined;
+        const now = sample(queue);
         if (queueFrom === undefined || queue > queueFrom.value) {
           // A position that grew (priority batches jumped ahead) invalidates the old rate.
-          queueFrom = { atMs: nowMs, value: queue };
+          queueFrom = now;
           return undefined;
         }
-        const rate = (queueFrom.value - queue) / (nowMs - queueFrom.atMs);
+        const rate = (queueFrom.value - queue) / elapsedMs(queueFrom, now);
         return rate > 0 && Number.isFinite(rate) ? (queue + 1) / rate : undefined;
       }
       queueFrom = undefined;
       const pct = asNumber(status.completed_pct);
       if (pct === undefined) return undefined;
+      const now = sample(pct);
       if (pctFrom === undefined || pct < pctFrom.value) {
-        pctFrom = { atMs: nowMs, value: pct };
+        pctFrom = now;
         return undefined;
       }
-      const rate = (pct - pctFrom.value) / (nowMs - pctFrom.atMs);
+      const rate = (pct - pctFrom.value) / elapsedMs(pctFrom, now);
       return rate > 0 && Number.isFinite(rate) ? Math.max(0, 100 - pct) / rate : undefined;
     };
 
-    return ({ status, nowMs }: PollIntervalContext): number => {
-      const eta = estimate(status, nowMs);
+    return ({ status, nowMs, sentAtMs = nowMs }: PollIntervalContext): number => {
+      const serverMs = asNumber(status.runtime_ms);
+      const eta = estimate(status, (value) => ({ sentMs: sentAtMs, readMs: nowMs, serverMs, value }));
       if (eta !== undefined) {
         fallback = fallbackIntervalMs;
-        return clamp(eta * etaFraction);
+        // The estimate runs from when the answer was made, on average half its round trip ago.
+        return clamp(eta * etaFraction - (nowMs - sentAtMs) / 2);
       }
       const wait = fallback;
       fallback = Math.min(fallback * factor, maxIntervalMs);

@@ -61,6 +61,8 @@ export interface PollIntervalContext {
   readonly status: BatchStatus;
   /** The scheduler's clock when it arrived (ms). */
   readonly nowMs: number;
+  /** When the request that brought it was sent (ms, the same clock): the answer was made in between. Always set by pollUntilTerminal; `nowMs` is assumed when absent. */
+  readonly sentAtMs?: number;
   /** When polling of this batch began (ms, the same clock). */
   readonly startedAtMs: number;
   /** The wait the built-in backoff would use (jitter included): a fallback for the strategy. */
@@ -201,6 +203,8 @@ class PollLoop {
   // Per subscription: a re-subscription (retry, second subscriber) starts a fresh clock and backoff.
   readonly startedAt: number;
   lastSeen: BatchStatus | undefined;
+  /** When the request in flight (or last answered) was sent. */
+  private sentAt: number;
   private previous: BatchStatus | undefined;
   private interval: number;
   private readonly strategy: PollIntervalStrategy | undefined;
@@ -230,6 +234,7 @@ class PollLoop {
     readonly c: ResolvedPollConfig,
   ) {
     this.startedAt = c.scheduler.now();
+    this.sentAt = this.startedAt;
     this.interval = c.initialIntervalMs;
     this.strategy = c.nextInterval?.();
     this.requestAfterWait = new Observable<BatchStatusResponse>((subscriber) => {
@@ -268,7 +273,9 @@ class PollLoop {
     this.waiting = undefined;
     this.pending = undefined;
     // Subscribing the subscriber itself chains the request's teardown onto it.
-    if (subscriber !== undefined) this.request().subscribe(subscriber);
+    if (subscriber === undefined) return;
+    this.sentAt = this.c.scheduler.now();
+    this.request().subscribe(subscriber);
   }
 
   /** The end of the loop: cancels a scheduled wait. */
@@ -304,7 +311,7 @@ class PollLoop {
     const spread = this.interval * c.jitter * (2 * c.random() - 1);
     const backoffMs = Math.min(Math.max(0, this.interval + spread), c.maxIntervalMs);
     if (this.strategy === undefined) return backoffMs;
-    const chosen = this.strategy({ status, nowMs: c.scheduler.now(), startedAtMs: this.startedAt, backoffMs });
+    const chosen = this.strategy({ status, nowMs: c.scheduler.now(), sentAtMs: this.sentAt, startedAtMs: this.startedAt, backoffMs });
     return typeof chosen === 'number' && Number.isFinite(chosen) && chosen >= 0 ? Math.min(chosen, MAX_TIMER_MS) : backoffMs;
   }
 }
