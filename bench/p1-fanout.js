@@ -13,7 +13,7 @@
 const http = require('node:http');
 const crossFetch = require('cross-fetch');
 const { firstValueFrom } = require('rxjs');
-const { createClient, isTerminalStatus } = require('../dist');
+const { createClient, isTerminalStatus, nodeHttpTransport } = require('../dist');
 const { startChild } = require('./lib/proc');
 const { mean, percentile, sleep } = require('./lib/util');
 
@@ -156,19 +156,25 @@ async function followAll(plainClient, payloads, config) {
   return { timeToLastMs: last - t0, lags, rows, errors, split, resultsRequests: starts.length };
 }
 
-async function runOurs(payloads, workMs, config = oursConfig(workMs)) {
+/**
+ * @param {object[]} payloads
+ * @param {number} workMs
+ * @param {object} [config] the runBatches settings (oursConfig by default)
+ * @param {object} [clientOptions] more createClient options (the opt-in transport for P1a')
+ */
+async function runOurs(payloads, workMs, config = oursConfig(workMs), clientOptions = {}) {
   const accounts = payloads[0].portfolio.length;
   // A second user to warm up on (JIT, sockets) without touching the measured user's store.
   const emu = await startChild('emulator-server.js', { ...emulatorOptions(workMs, accounts), users: 2 });
   try {
-    const warm = createClient({ endpoint: emu.url, apiKey: emu.info.apiKeys[1] });
+    const warm = createClient({ endpoint: emu.url, apiKey: emu.info.apiKeys[1], ...clientOptions });
     const warmPayloads = makePayloads(Math.max(20, Math.ceil(payloads.length / 20)), accounts).map((p) => ({
       portfolio: p.portfolio.map((pos) => ({ ...pos, account_code: `W-${pos.account_code}` })),
     }));
     await followAll(warm, warmPayloads, config);
     await emu.call('resetStats');
 
-    const client = createClient({ endpoint: emu.url, apiKey: emu.apiKey });
+    const client = createClient({ endpoint: emu.url, apiKey: emu.apiKey, ...clientOptions });
     const run = await followAll(client, payloads, config);
     const requests = await emu.call('stats');
     const serverLoop = await emu.call('loopDelay');
@@ -280,6 +286,16 @@ async function runP1(o) {
   );
   log(`  ${breakdown}`);
 
+  log(`P1 ours, opt-in transport: the same run with createClient({ transport: nodeHttpTransport() }) (64 connections per host)`);
+  const oursNode = await runOurs(payloads, workMs, oursConfig(workMs), { transport: nodeHttpTransport() });
+  const meanLagNode = mean(oursNode.lags);
+  const splitNode = `means ${mean(oursNode.split.detect).toFixed(0)} + ${mean(oursNode.split.wait).toFixed(0)} + ${mean(oursNode.split.fetch).toFixed(0)} ms (detection + wait + round)`;
+  log(
+    `  ours (nodeHttpTransport): last result after ${oursNode.timeToLastMs} ms; lag mean ${meanLagNode.toFixed(1)} ms, p95 ${percentile(oursNode.lags, 95)} ms; ` +
+      `requests ${oursNode.requests.total}; rows ${oursNode.rows}/${expectedRows}; ${splitNode}` +
+      (oursNode.errors.length ? `; ${oursNode.errors.length} errors, first: ${oursNode.errors[0]}` : ''),
+  );
+
   log(`P1 Promise.all: ${batches} batches, vendor loop each, ${pollMs / 1000} s polling`);
   const all = await runPromiseAll(payloads, workMs, pollMs);
   log(`  Promise.all: last result after ${all.timeToLastMs} ms; requests ${all.requests.total} (results ${all.requests.results}); rows ${all.rows}/${expectedRows}`);
@@ -304,6 +320,16 @@ async function runP1(o) {
           `floor: one GET /results/accounts of the final store (${expectedRows} rows) alone takes ${ours.fullFetchMs} ms = ${(ours.fullFetchMs / workMs).toFixed(2)} × work; ${breakdown}${note}`,
       },
       {
+        id: "P1a'",
+        name: 'same, client on opt-in nodeHttpTransport',
+        value: meanLagNode / workMs,
+        target: { op: '<=', value: 0.1 },
+        detail:
+          `mean ${meanLagNode.toFixed(0)} ms (p95 ${percentile(oursNode.lags, 95)} ms) ÷ ${workMs} ms, same payloads and settings as P1a on a fresh emulator, ` +
+          `${oursNode.requests.total} requests (${(oursNode.requests.total / lowerBound).toFixed(2)} × the bound); ${splitNode}` +
+          (oursNode.rows === expectedRows && oursNode.errors.length === 0 ? '' : ` — INCOMPLETE: ${oursNode.rows}/${expectedRows} rows, ${oursNode.errors.length} errors`),
+      },
+      {
         id: 'P1b',
         name: 'HTTP requests ÷ lower bound',
         value: ours.requests.total / lowerBound,
@@ -325,7 +351,7 @@ async function runP1(o) {
         detail: `Promise.all ${(all.timeToLastMs / 1000).toFixed(2)} s (${all.requests.results} full-store results fetches, 16 sockets) vs ours ${(ours.timeToLastMs / 1000).toFixed(2)} s`,
       },
     ],
-    raw: { config: oursConfig(workMs), ours: { ...ours, lags: undefined, meanLagMs: meanLag, p95LagMs: percentile(ours.lags, 95) }, promiseAll: all, vendor: { ...vendor, scaledMs: vendorScaledMs } },
+    raw: { config: oursConfig(workMs), ours: { ...ours, lags: undefined, meanLagMs: meanLag, p95LagMs: percentile(ours.lags, 95) }, oursNodeHttp: { ...oursNode, lags: undefined, meanLagMs: meanLagNode }, promiseAll: all, vendor: { ...vendor, scaledMs: vendorScaledMs } },
   };
 }
 
