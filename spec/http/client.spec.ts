@@ -325,6 +325,27 @@ describe('createClient', () => {
   );
 
   it(
+    'should read the accounts set when the answer arrives, so accounts added while it is in flight are kept',
+    marbles((m) => {
+      const rows = [
+        { account_code: 'ACC1', portfolio_id: 'p1' },
+        { account_code: 'ACC2', portfolio_id: 'p2' },
+        { account_code: 'OTHER', portfolio_id: 'p3' },
+      ];
+      // Both ways of reading the body: the scan (a few accounts of a larger store) and JSON.parse + filter (most of it).
+      for (const store of [[...rows, ...Array.from({ length: 200 }, (_, i) => ({ account_code: `X${i}`, portfolio_id: `x${i}` }))], rows]) {
+        const { client } = setup(m, () => m.cold('---r|', { r: response(200, JSON.stringify(store)) }));
+        const accountCodes = new Set(['ACC1']);
+        const out = { values: [] as unknown[] };
+        client.getAccountResults({ accountCodes }).subscribe((v) => out.values.push(v));
+        m.scheduler.schedule(() => accountCodes.add('ACC2'), 1);
+        m.flush();
+        expect(out.values).toEqual([[rows[0], rows[1]]]);
+      }
+    }),
+  );
+
+  it(
     'should report a results body that is not an array as a DecodeError',
     marbles((m) => {
       const { client } = setup(m, () => response(200, '{"rows":[]}'));

@@ -1,5 +1,5 @@
-import { merge, type Observable, type Subscription } from 'rxjs';
-import { marbles } from 'rxjs-marbles/jest';
+import { map, merge, type Observable, type Subscription } from 'rxjs';
+import { marbles, type Context } from 'rxjs-marbles/jest';
 import type { AccountResult, BatchStatus } from '../../src/codecs';
 import type { AccountResultsQuery, C9Client } from '../../src/http/client';
 import { clientWith } from '../support/clientWith';
@@ -226,14 +226,15 @@ describe('createResultsFetcher', () => {
       const [a, b, c] = [1, 2, 3].map((n) => batchOf(n, [`A${n}`]));
       const store = [a, b, c].map((x) => row(x.accountCodes[0], x.batchId, 1));
       const { client, requests } = fakeClient(() => m.scheduler.now(), () => m.cold('-'.repeat(100) + 'a|', { a: store }));
-      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
+      const fetcher = createResultsFetcher(client, { windowMs: 10, joinInFlight: false, scheduler: m.scheduler });
       const got: { at: number; batchId: string }[] = [];
       const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId });
       m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
       m.scheduler.schedule(() => fetcher.fetch(done(b)).subscribe(record), 20);
       m.scheduler.schedule(() => fetcher.fetch(done(c)).subscribe(record), 60);
       m.flush();
-      // a's request runs 10-110; b's window passes at 30 but waits for it, and c joins.
+      // a's request runs 10-110; b's window passes at 30 but waits for it, and c joins (b and c do
+      // not take a's answer: joinInFlight is off).
       expect(requests).toEqual([
         { at: 10, accounts: ['A1'] },
         { at: 110, accounts: ['A2', 'A3'] },
@@ -243,6 +244,92 @@ describe('createResultsFetcher', () => {
         { at: 210, batchId: b.batchId },
         { at: 210, batchId: c.batchId },
       ]);
+    }),
+  );
+
+  /**
+   * A client whose results endpoint answers after `ms` with the rows of `store(call)` for the
+   * accounts asked for, as the real client picks them: from the set as it is when the answer
+   * arrives. Records each call's time.
+   */
+  function liveSetClient(m: Context, ms: number, store: (call: number) => AccountResult[]) {
+    const requests: number[] = [];
+    const client: C9Client = clientWith({
+      getAccountResults: (query: AccountResultsQuery = {}) => {
+        const call = requests.length;
+        requests.push(m.scheduler.now());
+        const codes = query.accountCodes ?? new Set<string>();
+        return m.cold<number>('-'.repeat(ms) + 'a|', { a: 0 }).pipe(map(() => store(call).filter((r) => codes.has(r.account_code))));
+      },
+    });
+    return { client, requests };
+  }
+
+  it(
+    'should serve a batch that finishes during a request from its answer when all its rows are there and fresh',
+    marbles((m) => {
+      const [a, b, c] = [1, 2, 3].map((n) => batchOf(n, [`A${n}`]));
+      const store = [a, b, c].map((x) => row(x.accountCodes[0], x.batchId, 1));
+      const { client, requests } = liveSetClient(m, 100, () => store);
+      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
+      const got: { at: number; batchId: string; accounts: string[] }[] = [];
+      const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId, accounts: accountsOf(r) });
+      m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
+      m.scheduler.schedule(() => fetcher.fetch(done(b)).subscribe(record), 20);
+      m.scheduler.schedule(() => fetcher.fetch(done(c)).subscribe(record), 60);
+      m.flush();
+      // a's request runs 10-110; b and c ride it (their accounts added to it), their rows are in
+      // its answer, so no second request is sent.
+      expect(requests).toEqual([10]);
+      expect(got).toEqual([
+        { at: 110, batchId: a.batchId, accounts: ['A1'] },
+        { at: 110, batchId: b.batchId, accounts: ['A2'] },
+        { at: 110, batchId: c.batchId, accounts: ['A3'] },
+      ]);
+    }),
+  );
+
+  it(
+    'should send the next round for a rider whose rows are missing or stale in the answer in flight',
+    marbles((m) => {
+      const [a, b, c] = [1, 2, 3].map((n) => batchOf(n, [`A${n}`]));
+      const older: AccountResult = { ...row('A2', 'an-earlier-request', 5), submitted_time: '1969-12-31T00:00:00Z' };
+      // First answer: b's row still the old one, c's not there yet; the second has both fresh.
+      const stores = [[row('A1', a.batchId, 1), older], [a, b, c].map((x) => row(x.accountCodes[0], x.batchId, 1))];
+      const { client, requests } = liveSetClient(m, 100, (call) => stores[call]);
+      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
+      const got: { at: number; batchId: string; stale: string[] }[] = [];
+      const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId, stale: r.stale.map((x) => x.account_code) });
+      m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
+      m.scheduler.schedule(() => fetcher.fetch(done(b)).subscribe(record), 20);
+      m.scheduler.schedule(() => fetcher.fetch(done(c)).subscribe(record), 60);
+      m.flush();
+      expect(requests).toEqual([10, 110]);
+      expect(got).toEqual([
+        { at: 110, batchId: a.batchId, stale: [] },
+        { at: 210, batchId: b.batchId, stale: [] },
+        { at: 210, batchId: c.batchId, stale: [] },
+      ]);
+    }),
+  );
+
+  it(
+    'should send the next round without a rider that was served, and nothing for a rider that left',
+    marbles((m) => {
+      const [a, b, c] = [1, 2, 3].map((n) => batchOf(n, [`A${n}`]));
+      const store = [a, b].map((x) => row(x.accountCodes[0], x.batchId, 1));
+      const { client, requests } = liveSetClient(m, 100, () => store);
+      const fetcher = createResultsFetcher(client, { windowMs: 10, refetchAttempts: 0, scheduler: m.scheduler });
+      const got: string[] = [];
+      let left: Subscription | undefined;
+      m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe((r) => got.push(r.batchId)), 0);
+      m.scheduler.schedule(() => fetcher.fetch(done(b)).subscribe((r) => got.push(r.batchId)), 20);
+      m.scheduler.schedule(() => (left = fetcher.fetch(done(c)).subscribe((r) => got.push(r.batchId))), 30);
+      m.scheduler.schedule(() => left?.unsubscribe(), 50);
+      m.flush();
+      // b is served by a's answer; c left before it, so the round it gathered is never sent.
+      expect(requests).toEqual([10]);
+      expect(got).toEqual([a.batchId, b.batchId]);
     }),
   );
 
@@ -288,6 +375,7 @@ describe('createResultsFetcher', () => {
     expect(() => createResultsFetcher(client, { refetchAttempts: 1.5 })).toThrow(TypeError);
     expect(() => createResultsFetcher(client, { refetchFactor: 0.5 })).toThrow(TypeError);
     expect(() => createResultsFetcher(client, { maxInFlight: 0 })).toThrow(TypeError);
+    expect(() => createResultsFetcher(client, { joinInFlight: 'yes' as unknown as boolean })).toThrow(TypeError);
     expect(() => createResultsFetcher(client, { maxInFlight: 1.5 })).toThrow(TypeError);
   });
 });

@@ -65,6 +65,8 @@ export interface AccountResultsQuery {
   /**
    * Keep only these accounts' rows and the sub-account rows whose parent row is kept.
    * Filtering happens before decoding, so a large live store costs little more than its parse.
+   * The set is read when the answer arrives: accounts added while the request is in flight
+   * are kept too (the results fetcher adds the batches that finish meanwhile).
    */
   readonly accountCodes?: ReadonlySet<string>;
 }

@@ -25,6 +25,16 @@ export interface ResultsFetcherConfig {
   readonly refetchDelayMs?: number;
   /** Growth of the wait between extra fetches. Default 2. */
   readonly refetchFactor?: number;
+  /**
+   * A batch that finishes while a request is in flight also reads that request's answer (its
+   * accounts are added to the request's before the answer arrives): when all its submitted
+   * accounts are there and fresh, the answer was made after the batch's rows were written,
+   * and it needs no round of its own. Otherwise it waits for the next round as usual. Set
+   * false to serve every batch only from a request sent after it finished (a server that
+   * writes an account's sub-account rows after its master row would otherwise show a master
+   * row without all its sub-accounts in such an answer). Default true.
+   */
+  readonly joinInFlight?: boolean;
   /** Freshness tolerance against the client's clock; see `selectBatchResults`. Default 0. */
   readonly clockSkewMs?: number;
   /** The scheduler of the window and the waits. Default `asyncScheduler`. */
@@ -45,11 +55,17 @@ export interface ResultsFetcher {
 interface Waiter {
   readonly accountCodes: readonly string[];
   readonly subscriber: { next(rows: readonly AccountResult[]): void; error(error: unknown): void; complete(): void };
+  /** Whether the answer of a request sent before this waiter came will do for it (see `joinInFlight`). */
+  readonly takesEarly: ((rows: readonly AccountResult[]) => boolean) | undefined;
 }
 
 /** One request serving a group of waiters. */
 interface Flight {
   readonly waiters: Set<Waiter>;
+  /** Waiters that came while it was in flight, served by its answer only when their rows will do. */
+  readonly riders: Set<Waiter>;
+  /** The accounts asked for: riders add theirs, and the client reads the set when the answer arrives. */
+  readonly accountCodes: Set<string>;
   subscription?: Subscription;
   /** Answered, failed or cancelled: no longer counted in flight. */
   ended: boolean;
@@ -97,6 +113,9 @@ function rowsOf(index: RowIndex, accountCodes: readonly string[]): AccountResult
  * (`selectBatchResults`). At most `maxInFlight` requests run at once: a round ready while
  * they do is sent when one ends, with every batch that finished meanwhile, so under a
  * stream of finishing batches requests follow each other back to back whatever the window.
+ * A batch that finishes while a request is in flight rides it too (`joinInFlight`): when that
+ * answer already holds all its rows, fresh, it is served then, without waiting for a round of
+ * its own.
  * When some submitted accounts are missing or stale, the store may not have caught up yet:
  * the batch fetches again, up to `refetchAttempts` times, waiting `refetchDelayMs`, then
  * `refetchFactor` times longer each time (those fetches join rounds too), before reporting
@@ -110,6 +129,9 @@ function rowsOf(index: RowIndex, accountCodes: readonly string[]): AccountResult
  * fetch(c):          ^------------------------r|       window passed at c+20, request in flight:
  * fetch(d):                ^------------------r|       c and d go out when it ends
  * requests:  |-20-|R-----60-----|R-----60-----|
+ *
+ * joinInFlight (default): c and d also read the first answer; when it holds all their rows,
+ * fresh, they get them there (r at 80) and the second request is not sent
  * ```
  *
  * Example:
@@ -124,7 +146,7 @@ function rowsOf(index: RowIndex, accountCodes: readonly string[]): AccountResult
  * @throws TypeError when a value is out of range (at call time)
  */
 export function createResultsFetcher(client: C9Client, config: ResultsFetcherConfig = {}): ResultsFetcher {
-  const { windowMs = 50, maxInFlight = 1, refetchAttempts = 3, refetchDelayMs = 250, refetchFactor = 2, clockSkewMs = 0, scheduler = asyncScheduler } = config;
+  const { windowMs = 50, maxInFlight = 1, refetchAttempts = 3, refetchDelayMs = 250, refetchFactor = 2, joinInFlight = true, clockSkewMs = 0, scheduler = asyncScheduler } = config;
   const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   const fail = (rule: string, value: unknown): never => {
     throw new TypeError(`createResultsFetcher: ${rule}; got ${String(value)}`);
@@ -135,6 +157,7 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
   if (!finite(refetchDelayMs) || refetchDelayMs < 0) fail('refetchDelayMs must be a finite number >= 0', refetchDelayMs);
   if (!finite(refetchFactor) || refetchFactor < 1) fail('refetchFactor must be a finite number >= 1', refetchFactor);
   if (!finite(clockSkewMs) || clockSkewMs < 0) fail('clockSkewMs must be a finite number >= 0', clockSkewMs);
+  if (typeof joinInFlight !== 'boolean') fail('joinInFlight must be a boolean', joinInFlight);
   if (typeof scheduler?.now !== 'function' || typeof scheduler.schedule !== 'function') fail('scheduler must be an RxJS scheduler', scheduler);
 
   // The round still gathering waiters, its timer, and whether its window has passed (it is
@@ -144,6 +167,19 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
   let windowPassed = false;
   let inFlight = 0;
   const flightOf = new Map<Waiter, Flight>();
+  // Requests sent and not answered yet, which a waiter that comes now may ride.
+  const unanswered = new Set<Flight>();
+  const ridingOn = new Map<Waiter, Flight[]>();
+
+  /** Takes a waiter out of the round still gathering (dropping the round when it was the last). */
+  const leaveGathering = (waiter: Waiter): void => {
+    if (gathering?.delete(waiter) && gathering.size === 0) {
+      windowTimer?.unsubscribe();
+      gathering = undefined;
+      windowTimer = undefined;
+      windowPassed = false;
+    }
+  };
   const indexes = new WeakMap<readonly AccountResult[], RowIndex>();
 
   const sendIfReady = (): void => {
@@ -162,15 +198,28 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
     windowTimer = undefined;
     windowPassed = false;
     inFlight++;
-    const flight: Flight = { waiters, ended: false };
     const accountCodes = new Set<string>();
+    const flight: Flight = { waiters, riders: new Set(), accountCodes, ended: false };
     for (const waiter of waiters) {
       flightOf.set(waiter, flight);
       for (const code of waiter.accountCodes) accountCodes.add(code);
     }
     // Each waiter is settled once and forgotten first, so a waiter's reaction (unsubscribing
     // others, starting new fetches) never sees a half-settled round.
-    const settle = (deliver: (waiter: Waiter) => void): void => {
+    const settle = (deliver: (waiter: Waiter) => void, rows?: readonly AccountResult[]): void => {
+      unanswered.delete(flight);
+      // Riders whose rows are all here leave the round still gathering first, so that it is
+      // not sent (or sent smaller) for them.
+      const early: Waiter[] = [];
+      if (rows !== undefined) {
+        for (const rider of flight.riders) {
+          if (rider.takesEarly?.(rows)) {
+            early.push(rider);
+            leaveGathering(rider);
+          }
+        }
+      }
+      flight.riders.clear();
       // The next round goes out before this one's rows are handed out: its request is on the
       // wire while they are picked.
       end(flight);
@@ -178,24 +227,38 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
       flight.waiters.clear();
       for (const waiter of all) flightOf.delete(waiter);
       for (const waiter of all) deliver(waiter);
+      for (const rider of early) deliver(rider);
     };
+    const answer = (waiter: Waiter, rows: readonly AccountResult[]): void => {
+      waiter.subscriber.next(rows);
+      waiter.subscriber.complete();
+    };
+    unanswered.add(flight);
     flight.subscription = client
       .getAccountResults({ accountCodes })
       .pipe(take(1))
       .subscribe({
-        next: (rows) => settle((waiter) => {
-          waiter.subscriber.next(rows);
-          waiter.subscriber.complete();
-        }),
+        next: (rows) => settle((waiter) => answer(waiter, rows), rows),
         error: (error: unknown) => settle((waiter) => waiter.subscriber.error(error)),
         complete: () => settle((waiter) => waiter.subscriber.complete()),
       });
   };
 
-  /** The live rows of these accounts, from the next round's shared request. */
-  const rowsFor = (accountCodes: readonly string[]): Observable<readonly AccountResult[]> =>
+  /**
+   * The live rows of these accounts, from the next round's shared request, or from the answer
+   * of a request already in flight when `takesEarly` says it will do.
+   */
+  const rowsFor = (accountCodes: readonly string[], takesEarly?: (rows: readonly AccountResult[]) => boolean): Observable<readonly AccountResult[]> =>
     new Observable<readonly AccountResult[]>((subscriber) => {
-      const waiter: Waiter = { accountCodes, subscriber };
+      const waiter: Waiter = { accountCodes, subscriber, takesEarly: joinInFlight ? takesEarly : undefined };
+      if (waiter.takesEarly !== undefined && unanswered.size > 0) {
+        const rides = [...unanswered];
+        ridingOn.set(waiter, rides);
+        for (const flight of rides) {
+          flight.riders.add(waiter);
+          for (const code of accountCodes) flight.accountCodes.add(code);
+        }
+      }
       if (gathering === undefined) {
         gathering = new Set<Waiter>();
         windowPassed = false;
@@ -206,12 +269,9 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
       }
       gathering.add(waiter);
       return () => {
-        if (gathering?.delete(waiter) && gathering.size === 0) {
-          windowTimer?.unsubscribe();
-          gathering = undefined;
-          windowTimer = undefined;
-          windowPassed = false;
-        }
+        leaveGathering(waiter);
+        for (const flight of ridingOn.get(waiter) ?? []) flight.riders.delete(waiter);
+        ridingOn.delete(waiter);
         const flight = flightOf.get(waiter);
         if (flight === undefined) return;
         flightOf.delete(waiter);
@@ -240,13 +300,13 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
         // The store would answer with whatever ran before this batch: refuse rather than mislead.
         return throwError(() => new TypeError(`fetch: batch ${batch.batchId} is not terminal (status ${status.status})`));
       }
+      const complete = (results: BatchResults): boolean => results.missing.length === 0 && results.stale.length === 0;
       const attempt = (done: number): Observable<BatchResults> =>
-        rowsFor(batch.accountCodes).pipe(
+        rowsFor(batch.accountCodes, (rows) => complete(pick(terminal, rows))).pipe(
           take(1),
           map((rows) => pick(terminal, rows)),
           mergeMap((results) => {
-            const incomplete = results.missing.length > 0 || results.stale.length > 0;
-            if (!incomplete || done >= refetchAttempts) return of(results);
+            if (complete(results) || done >= refetchAttempts) return of(results);
             return timer(refetchDelayMs * refetchFactor ** done, scheduler).pipe(mergeMap(() => attempt(done + 1)));
           }),
         );
