@@ -89,6 +89,7 @@ export {
   InternalServerError,
   makeApiError,
   InvalidResponseError,
+  ResponseTooLargeError,
   ConnectionError,
   DecodeError,
   BatchFailedError,

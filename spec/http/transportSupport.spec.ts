@@ -1,11 +1,12 @@
 import * as http from 'node:http';
 import { firstValueFrom } from 'rxjs';
-import { ConnectionError } from '../../src/http/errors';
+import { ConnectionError, ResponseTooLargeError } from '../../src/http/errors';
+import { createClient } from '../../src/http/client';
 import { fetchTransport } from '../../src/http/fetchTransport';
 import { nodeHttpTransport } from '../../src/http/nodeHttpTransport';
 import type { Transport } from '../../src/http/transport';
-import { keepAliveAgent, mayHaveReachedServer, toConnectionError } from '../../src/http/transportSupport';
-import { serve } from './support/localServer';
+import { bodyText, keepAliveAgent, mayHaveReachedServer, toConnectionError, toTransportError } from '../../src/http/transportSupport';
+import { errorOf, serve } from './support/localServer';
 
 const coded = (code: string, message = code) => Object.assign(new Error(message), { code });
 
@@ -212,5 +213,68 @@ describe('keepAliveAgent', () => {
     expect(() => nodeHttpTransport({ maxSockets: 0 })).toThrow(TypeError);
     expect(() => nodeHttpTransport({ maxSockets: 1.5 })).toThrow(TypeError);
     expect(nodeHttpTransport({ maxSockets: Infinity })).toBeInstanceOf(Function);
+  });
+});
+
+describe('bodyText', () => {
+  const request = { method: 'GET', url: 'http://127.0.0.1:1/results/accounts' } as const;
+  const tooLong = () => Object.assign(new Error('Cannot create a string longer than 0x1fffffe8 characters'), { code: 'ERR_STRING_TOO_LONG' });
+
+  afterEach(() => jest.restoreAllMocks());
+
+  /** Makes Buffer#toString fail as Node does past its longest string, for bodies of `bytes` or more. */
+  const stringLimit = (bytes: number) => {
+    const original = Buffer.prototype.toString;
+    jest.spyOn(Buffer.prototype, 'toString').mockImplementation(function (this: Buffer, ...args: unknown[]) {
+      const start = typeof args[1] === 'number' ? args[1] : 0;
+      const end = typeof args[2] === 'number' ? args[2] : this.length;
+      if (end - start >= bytes) throw tooLong();
+      return original.apply(this, args as Parameters<Buffer['toString']>);
+    });
+  };
+
+  it('should decode UTF-8, and name the request and size when the body is too long for a string', () => {
+    expect(bodyText(request, Buffer.from('["é"]'))).toBe('["é"]');
+    stringLimit(4);
+    let error: unknown;
+    try {
+      bodyText(request, Buffer.from('[1,2,3]'));
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ResponseTooLargeError);
+    expect(error).toMatchObject({ code: 'RESPONSE_TOO_LARGE', bytes: 7 });
+    expect((error as Error).message).toMatch(/^GET http:\/\/127\.0\.0\.1:1\/results\/accounts: the answer's body \(0\.0 MB\) is longer than the longest string Node\.js makes/);
+  });
+
+  it('should turn a fetch\'s own string-length failure into the same error, and leave others connection errors', () => {
+    expect(toTransportError(request, tooLong(), true)).toBeInstanceOf(ResponseTooLargeError);
+    expect(toTransportError(request, new TypeError('x', { cause: tooLong() }), true)).toBeInstanceOf(ResponseTooLargeError);
+    expect(toTransportError(request, coded('ECONNRESET'), true)).toBeInstanceOf(ConnectionError);
+  });
+
+  it.each([
+    ['fetchTransport', () => fetchTransport(undefined, { freeSocketTimeoutMs: 2003 })],
+    ['nodeHttpTransport', () => nodeHttpTransport({ freeSocketTimeoutMs: 2003 })],
+  ] as const)('should fail a body too long for a string with ResponseTooLargeError, not crash, and not retry it (%s)', async (_name, make) => {
+    const size = 3 * 2 ** 20;
+    let requests = 0;
+    const { url } = await serve((req, res) => {
+      requests += 1;
+      // With a length (read into one buffer) and without (chunks joined at the end).
+      const chunked = req.url?.includes('chunked') ?? false;
+      res.writeHead(200, { 'Content-Type': 'application/json', ...(chunked ? {} : { 'Content-Length': String(size) }) });
+      res.end(Buffer.alloc(size, 0x20));
+    });
+    stringLimit(size);
+    for (const path of ['/results/accounts', '/results/accounts?chunked']) {
+      const error = await errorOf(firstValueFrom(make()({ method: 'GET', url: `${url}${path}`, headers: {} })));
+      expect(error).toBeInstanceOf(ResponseTooLargeError);
+      expect((error as ResponseTooLargeError).message).toContain(`GET ${url}${path}: the answer's body`);
+    }
+    requests = 0;
+    const client = createClient({ endpoint: url, apiKey: 'sk-test-0000000000000000', transport: make(), retry: { initialDelayMs: 1, maxRetries: 3 } });
+    expect(await errorOf(firstValueFrom(client.getAccountResults({ accountCodes: new Set(['A']) })))).toBeInstanceOf(ResponseTooLargeError);
+    expect(requests).toBe(1);
   });
 });

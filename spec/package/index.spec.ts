@@ -47,6 +47,7 @@ const PUBLIC_RUNTIME_NAMES = [
   'RateLimitError',
   'RequestTimeoutError',
   'ResponseTimeoutError',
+  'ResponseTooLargeError',
   'SyncResponse',
   'accountCodesOf',
   'adaptivePollInterval',
@@ -104,6 +105,7 @@ const ERROR_CLASSES = [
   'RateLimitError',
   'RequestTimeoutError',
   'ResponseTimeoutError',
+  'ResponseTooLargeError',
 ] as const;
 
 describe('index', () => {

@@ -5,6 +5,7 @@
  * None of them ever holds the API key: messages and body excerpts pass through
  * {@link redact} before they are stored, and `toJSON` lists only known, safe fields.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { redact } from './redact';
 
 /** The longest body excerpt an error keeps; enough to recognise an HTML error page. */
@@ -274,6 +275,30 @@ export class ResponseTimeoutError extends ConnectionError {
   }
   override toJSON(): Record<string, unknown> {
     return { ...super.toJSON(), timeoutMs: this.timeoutMs };
+  }
+}
+
+/**
+ * An answer's body is too long to read as text: Node.js makes no string longer than
+ * `buffer.constants.MAX_STRING_LENGTH` (2^29 − 24 characters, about 512 MB of JSON), so a
+ * `GET /results/accounts` of a live store larger than that cannot be read in one request.
+ * Not retried: the same answer would come again.
+ */
+export class ResponseTooLargeError extends C9Error {
+  override readonly code: string = 'RESPONSE_TOO_LARGE';
+  /** The body's length in bytes, when it was read. */
+  readonly bytes: number | undefined;
+  constructor(init: { method: string; url: string; bytes?: number; cause?: unknown }) {
+    const size = init.bytes === undefined ? '' : ` (${(init.bytes / 2 ** 20).toFixed(1)} MB)`;
+    super(
+      `${init.method} ${init.url}: the answer's body${size} is longer than the longest string Node.js makes ` +
+        `(${(bufferConstants.MAX_STRING_LENGTH / 2 ** 20).toFixed(0)} M characters), so it cannot be read as text`,
+      { cause: init.cause },
+    );
+    this.bytes = init.bytes;
+  }
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), bytes: this.bytes };
   }
 }
 

@@ -11,7 +11,7 @@ import crossFetch from 'cross-fetch';
 import { Observable } from 'rxjs';
 import { PREALLOCATE_FROM_BYTES, readBodyText } from './readBodyText';
 import type { Transport, TransportRequest, TransportResponse } from './transport';
-import { freeSocketTimeout, incompleteBodyError, keepAliveAgent, toConnectionError } from './transportSupport';
+import { bodyText, freeSocketTimeout, incompleteBodyError, keepAliveAgent, toTransportError } from './transportSupport';
 
 /** Options of {@link fetchTransport}. */
 export interface FetchTransportOptions {
@@ -120,7 +120,7 @@ function nodeHeaders(message: http.IncomingMessage, response: Response): Record<
  * does, without the promises around it. node-fetch fails the stream with the request's
  * error, which may have happened before this read began.
  */
-function readNodeBody(body: Readable, done: (text: string) => void, failed: (error: unknown) => void): void {
+function readNodeBody(body: Readable, done: (bytes: Buffer) => void, failed: (error: unknown) => void): void {
   if (body.destroyed) {
     failed(body.errored ?? incompleteBodyError());
     return;
@@ -130,16 +130,18 @@ function readNodeBody(body: Readable, done: (text: string) => void, failed: (err
   // ticks and events of a flowing read.
   if ((body as Duplex).writableFinished === true) {
     const whole = body.read() as Buffer | null;
-    done(whole === null ? '' : whole.toString('utf8'));
+    done(whole === null ? EMPTY : whole);
     return;
   }
   const chunks: Buffer[] = [];
   body.on('data', (chunk: Buffer) => {
     chunks.push(chunk);
   });
-  body.once('end', () => done(chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8')));
+  body.once('end', () => done(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
   body.once('error', failed);
 }
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * A {@link Transport} on `fetch` (cross-fetch, i.e. node-fetch 2 on Node, by default).
@@ -199,6 +201,8 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch, 
         subscriber.next(response);
         subscriber.complete();
       };
+      // The announced length of a body read by readBodyText, for a ResponseTooLargeError's message.
+      let bodyBytes: number | undefined;
       const fail = (error: unknown): void => {
         if (settled) return;
         settled = true;
@@ -208,7 +212,7 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch, 
         }
         // Our own unsubscribe: the subscriber is gone and the error of the abort is expected.
         if (aborted) return;
-        subscriber.error(toConnectionError(request, error, responseStarted));
+        subscriber.error(toTransportError(request, error, responseStarted, bodyBytes));
       };
       const onResponse = (response: Response): void => {
         responseStarted = true;
@@ -223,8 +227,27 @@ export function fetchTransport(fetchImpl: typeof globalThis.fetch = crossFetch, 
           const done = (text: string): void => succeed({ status: response.status, headers, body: text });
           // A large body with an announced length (a results store) is copied into one buffer
           // as it arrives: gathering chunks to join at the end left twice its size to collect.
-          if (Number(headers['content-length']) >= PREALLOCATE_FROM_BYTES) readBodyText(response, headers).then(done, fail);
-          else readNodeBody(body, done, fail);
+          const length = Number(headers['content-length']);
+          if (length >= PREALLOCATE_FROM_BYTES) {
+            bodyBytes = length;
+            readBodyText(response, headers).then(done, fail);
+            return;
+          }
+          readNodeBody(
+            body,
+            (bytes) => {
+              let text: string;
+              try {
+                text = bodyText(request, bytes);
+              } catch (error) {
+                // Thrown from an event handler it would take the process down.
+                fail(error);
+                return;
+              }
+              done(text);
+            },
+            fail,
+          );
           return;
         }
         // Read inside the same cancellable scope: an unsubscribe mid-download aborts this too.

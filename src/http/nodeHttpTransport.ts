@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
 import { Observable } from 'rxjs';
 import type { Transport, TransportRequest, TransportResponse } from './transport';
-import { freeSocketTimeout, incompleteBodyError, keepAliveAgent, maxSockets, toConnectionError } from './transportSupport';
+import { bodyText, freeSocketTimeout, incompleteBodyError, keepAliveAgent, maxSockets, toConnectionError, toTransportError } from './transportSupport';
 
 /** Options of {@link nodeHttpTransport}. */
 export interface NodeHttpTransportOptions {
@@ -110,7 +110,7 @@ export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Trans
         stop();
         subscriber.error(error);
       };
-      const failOnNetwork = (error: unknown): void => fail(toConnectionError(request, error, responseStarted));
+      const failOnNetwork = (error: unknown): void => fail(toTransportError(request, error, responseStarted));
 
       const onResponse = (res: http.IncomingMessage): void => {
         responseStarted = true;
@@ -120,8 +120,15 @@ export function nodeHttpTransport(options: NodeHttpTransportOptions = {}): Trans
         };
         const onEnd = (): void => {
           if (done) return;
+          let body: string;
+          try {
+            body = bodyText(request, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+          } catch (error) {
+            // Thrown from an event handler it would take the process down.
+            failOnNetwork(error);
+            return;
+          }
           done = true;
-          const body = chunks.length === 1 ? chunks[0].toString('utf8') : Buffer.concat(chunks).toString('utf8');
           subscriber.next({ status: res.statusCode ?? 0, headers: plainHeaders(res.headers), body });
           subscriber.complete();
         };

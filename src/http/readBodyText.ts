@@ -60,8 +60,16 @@ export function readBodyText(response: Response, headers: Readonly<Record<string
     };
     const onEnd = (): void => {
       body.off('error', onError);
-      resolve(overflow !== undefined ? Buffer.concat(overflow).toString() : (buffer as Buffer).toString('utf8', 0, filled));
-      buffer = undefined;
+      try {
+        resolve(overflow !== undefined ? Buffer.concat(overflow).toString() : (buffer as Buffer).toString('utf8', 0, filled));
+      } catch (error) {
+        // A body longer than the longest string (ERR_STRING_TOO_LONG): thrown from this event
+        // handler it would take the process down.
+        reject(error);
+      } finally {
+        buffer = undefined;
+        overflow = undefined;
+      }
     };
     const onError = (): void => {
       body.off('data', onData);

@@ -6,7 +6,7 @@
  */
 import type * as http from 'node:http';
 import type { Socket } from 'node:net';
-import { ConnectionError } from './errors';
+import { ConnectionError, ResponseTooLargeError } from './errors';
 import type { TransportRequest } from './transport';
 
 // Failures that happen before a connection exists: no byte of the request can have been
@@ -84,6 +84,46 @@ export function toConnectionError(request: Pick<TransportRequest, 'method' | 'ur
     cause: error,
     mayHaveReachedServer: mayHaveReachedServer(error, responseStarted),
   });
+}
+
+/**
+ * The error a transport fails a request with: a {@link ResponseTooLargeError} when the body
+ * could not be made into a string (Node's `ERR_STRING_TOO_LONG`, here or from a fetch's own
+ * `text()`), else the {@link ConnectionError} of {@link toConnectionError}.
+ *
+ * Example: `toTransportError(request, error, true, 629_145_600)`
+ *
+ * @param request the request that failed (only its method and URL are used: never a header)
+ * @param error what the request (or reading the body) failed with
+ * @param responseStarted true when the status line had already arrived
+ * @param bytes the body's length, when known
+ */
+export function toTransportError(
+  request: Pick<TransportRequest, 'method' | 'url'>,
+  error: unknown,
+  responseStarted: boolean,
+  bytes?: number,
+): ConnectionError | ResponseTooLargeError {
+  if (error instanceof ResponseTooLargeError) return error;
+  if (errorCodes(error).includes('ERR_STRING_TOO_LONG')) return new ResponseTooLargeError({ method: request.method, url: request.url, bytes, cause: error });
+  return toConnectionError(request, error, responseStarted);
+}
+
+/**
+ * A body's bytes as UTF-8 text, or a {@link ResponseTooLargeError} thrown when they make more
+ * characters than one string holds (a results store over ~512 MB).
+ *
+ * Example: `bodyText(request, Buffer.from('[]'))` → `'[]'`
+ *
+ * @param request the request the body answers (for the error's message)
+ * @param bytes the body
+ */
+export function bodyText(request: Pick<TransportRequest, 'method' | 'url'>, bytes: Buffer): string {
+  try {
+    return bytes.toString('utf8');
+  } catch (error) {
+    throw toTransportError(request, error, true, bytes.length);
+  }
 }
 
 /** The error a response whose connection closed before its body was complete fails with. */
