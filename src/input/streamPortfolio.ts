@@ -5,12 +5,13 @@
 import { stat } from 'node:fs/promises';
 import type { Position } from '../codecs';
 import { checkChunkLimits, chunkByAccount, envelopeBytes, planAccountChunks, type ChunkableRequest, type ChunkByAccountConfig } from '../streams/chunkByAccount';
-import { csvPositions, type CsvCursor, type CsvRange } from './csv';
+import { groupedPositions } from '../http/serializePayload';
+import { csvPositionGroups, type CsvCursor, type CsvRange } from './csv';
 import { InputError } from './errors';
 import { fileErrorReason } from './fileErrors';
 import { readJsonPortfolio } from './json';
 import { ndjsonPositions } from './ndjson';
-import { readPositions, resolveFormat, type InputFormat, type LoadPortfolioOptions } from './loadPortfolio';
+import { resolveFormat, type InputFormat, type LoadPortfolioOptions } from './loadPortfolio';
 
 /**
  * An opened portfolio file: what a submit needs to send it ({@link StreamedPortfolioRequest})
@@ -310,27 +311,45 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   const runPositions = new Column(uint32);
   const runBytes = new Column(float64);
   const measure = new JsonSizer();
-  const cursor: CsvCursor = { line: 0, offset: Number.NaN, header: undefined };
+  const cursor: CsvCursor = { lines: [], offsets: [], header: undefined };
   let positionCount = 0;
   let previous: string | undefined;
-  for await (const position of format === 'csv' ? csvPositions(file, { cursor }) : ndjsonPositions(file, undefined, cursor)) {
-    positionCount++;
-    if (position.account_code !== previous) {
-      previous = position.account_code;
-      codes.push(previous);
-      runOffset.push(cursor.offset);
-      runLine.push(cursor.line);
-      runPositions.push(0);
-      runBytes.push(0);
+  for await (const group of format === 'csv' ? csvPositionGroups(file, { cursor }) : ndjsonGroups(file, cursor)) {
+    for (let i = 0; i < group.length; i++) {
+      const position = group[i];
+      positionCount++;
+      if (position.account_code !== previous) {
+        previous = position.account_code;
+        codes.push(previous);
+        runOffset.push(cursor.offsets[i]);
+        runLine.push(cursor.lines[i]);
+        runPositions.push(0);
+        runBytes.push(0);
+      }
+      runPositions.add(runPositions.length - 1, 1);
+      // As chunkByAccount counts a position: its JSON, plus one comma.
+      runBytes.add(runBytes.length - 1, measure.bytes(position) + 1);
     }
-    runPositions.add(runPositions.length - 1, 1);
-    // As chunkByAccount counts a position: its JSON, plus one comma.
-    runBytes.add(runBytes.length - 1, measure.bytes(position) + 1);
   }
   if (positionCount === 0) throw new InputError({ file }, 'the file holds no positions');
   const runs = codes.strings();
   const scan = scanOf(runs, positionCount, runPositions, runBytes, runOffset, runLine, cursor.header, cursor.recordDelimiter, stamp);
   return streamedPortfolioFile(file, format, scan, { kind: 'all' }, 'file', {});
+}
+
+/** The positions of an NDJSON file one per group, each one's line told through `cursor` (no offsets: never read by range). */
+async function* ndjsonGroups(file: string, cursor: CsvCursor): AsyncGenerator<Position[], void, undefined> {
+  const at = { line: 0 };
+  for await (const position of ndjsonPositions(file, undefined, at)) {
+    cursor.lines[0] = at.line;
+    cursor.offsets[0] = Number.NaN;
+    yield [position];
+  }
+}
+
+/** The positions of a CSV or NDJSON file, a group at a time (see csvPositionGroups). */
+function positionGroupsOf(file: string, format: Exclude<InputFormat, 'json'>): AsyncGenerator<Position[], void, undefined> {
+  return format === 'csv' ? csvPositionGroups(file) : ndjsonGroups(file, { lines: [], offsets: [], header: undefined });
 }
 
 /**
@@ -548,27 +567,41 @@ function streamedPortfolioFile(
         : (code) => selection.codes.has(code);
   const range = byteRange(scan, selection);
 
-  /** The whole file, checked against the first read, only the selected accounts' positions kept. */
-  async function* wholeFile(): AsyncGenerator<Position, void, undefined> {
+  /**
+   * The whole file, checked against the first read, only the selected accounts' positions
+   * kept, a group at a time. A position that fails a check ends its group: the ones before
+   * it are handed out, then the error is thrown (as one at a time would have it).
+   */
+  async function* wholeFile(): AsyncGenerator<Position[], void, undefined> {
     let count = 0;
     let kept = 0;
     let previous: string | undefined;
     let keep = false;
     await checkSameFile(file, scan.stamp, changed);
-    for await (const position of readPositions(file, format)) {
-      const code = position.account_code;
-      if (code !== previous) {
-        if (accountIndex(scan, code) < 0) throw changed(`account ${JSON.stringify(code)} was not in it`);
-        previous = code;
-        keep = isKept(code);
+    for await (const group of positionGroupsOf(file, format)) {
+      const out: Position[] = [];
+      let failure: InputError | undefined;
+      for (let i = 0; i < group.length && failure === undefined; i++) {
+        const position = group[i];
+        const code = position.account_code;
+        if (code !== previous) {
+          if (accountIndex(scan, code) < 0) {
+            failure = changed(`account ${JSON.stringify(code)} was not in it`);
+            break;
+          }
+          previous = code;
+          keep = isKept(code);
+        }
+        count++;
+        // Checked before the position is sent: the body must never hold more than was counted.
+        if (count > scan.positionCount) failure = changed(`it holds more than the ${scan.positionCount} positions read then`);
+        else if (keep) {
+          kept++;
+          out.push(position);
+        }
       }
-      count++;
-      // Checked before the position is sent: the body must never hold more than was counted.
-      if (count > scan.positionCount) throw changed(`it holds more than the ${scan.positionCount} positions read then`);
-      if (keep) {
-        kept++;
-        yield position;
-      }
+      if (out.length > 0) yield out;
+      if (failure !== undefined) throw failure;
     }
     if (count !== scan.positionCount) throw changed(`${scan.positionCount} positions read then, ${count} now`);
     if (kept !== expected) throw changed(`${expected} positions of these accounts read then, ${kept} now`);
@@ -577,19 +610,30 @@ function streamedPortfolioFile(
   }
 
   /** Only the bytes of the selected accounts' rows (see byteRange), from the very same file. */
-  async function* ownRange(from: CsvRange): AsyncGenerator<Position, void, undefined> {
+  async function* ownRange(from: CsvRange): AsyncGenerator<Position[], void, undefined> {
     await checkSameFile(file, scan.stamp, changed);
     let count = 0;
     let previous: string | undefined;
-    for await (const position of csvPositions(file, { range: from })) {
-      const code = position.account_code;
-      if (code !== previous) {
-        if (!isKept(code)) throw changed(`account ${JSON.stringify(code)} was not where it was`);
-        previous = code;
+    for await (const group of csvPositionGroups(file, { range: from })) {
+      let failure: InputError | undefined;
+      let end = 0;
+      for (; end < group.length; end++) {
+        const code = group[end].account_code;
+        if (code !== previous) {
+          if (!isKept(code)) {
+            failure = changed(`account ${JSON.stringify(code)} was not where it was`);
+            break;
+          }
+          previous = code;
+        }
+        count++;
+        if (count > expected) {
+          failure = changed(`these accounts hold more than the ${expected} positions read then`);
+          break;
+        }
       }
-      count++;
-      if (count > expected) throw changed(`these accounts hold more than the ${expected} positions read then`);
-      yield position;
+      if (end > 0) yield end === group.length ? group : group.slice(0, end);
+      if (failure !== undefined) throw failure;
     }
     if (count !== expected) throw changed(`${expected} positions of these accounts read then, ${count} now`);
     await checkSameFile(file, scan.stamp, changed);
@@ -600,13 +644,13 @@ function streamedPortfolioFile(
    * chunkByAccount gives them): the selection's positions are held until the file is read,
    * as a loaded chunk holds them.
    */
-  async function* grouped(): AsyncGenerator<Position, void, undefined> {
+  async function* grouped(): AsyncGenerator<Position[], void, undefined> {
     const byAccount = new Map<string, Position[]>(accountCodes.map((code) => [code, []]));
-    for await (const position of wholeFile()) byAccount.get(position.account_code)!.push(position);
-    for (const group of byAccount.values()) yield* group;
+    for await (const group of wholeFile()) for (const position of group) byAccount.get(position.account_code)!.push(position);
+    for (const group of byAccount.values()) if (group.length > 0) yield group;
   }
 
-  const positions = (): AsyncGenerator<Position, void, undefined> => {
+  const groups = (): AsyncGenerator<Position[], void, undefined> => {
     if (range !== undefined && !(selection.kind === 'range' && selection.from === 0 && selection.to === scan.accountCodes.length)) return ownRange(range);
     // An account in several places: file order is not the grouped order a chunk has.
     if (order === 'grouped' && scattered) return grouped();
@@ -622,7 +666,7 @@ function streamedPortfolioFile(
     options,
     accountCodes,
     positionCount: scan.positionCount,
-    positions,
+    positions: () => groupedPositions(groups),
     withOptions: (next) => make(selection, order, checkOptions(next)),
     subset: (codes) => {
       const known = knownSubset(file, accountCodes, isKept, codes);
@@ -656,9 +700,10 @@ function jsonPortfolioFile(file: string, portfolio: readonly Position[], options
     accountCodes,
     positionCount: portfolio.length,
     // Held already: nothing to re-read, and iterating an array never fails.
-    positions: async function* positions() {
-      yield* portfolio;
-    },
+    positions: () =>
+      groupedPositions(async function* group() {
+        if (portfolio.length > 0) yield portfolio;
+      }),
     withOptions: (next) => jsonPortfolioFile(file, portfolio, checkOptions(next)),
     subset: (codes) => {
       const kept = new Set(knownSubset(file, accountCodes, (code) => seen.has(code), codes));
