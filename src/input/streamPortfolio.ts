@@ -107,16 +107,18 @@ const CODE_BLOCK_BYTES = 96 * 1024;
 
 /**
  * Strings kept as ASCII JSON text (`["a","b"`…) in fixed-size buffers outside the JS heap
- * while the file is read, and made into strings once it is read: exact for any string (what
- * is not plain ASCII is written as JSON with `\\u` escapes, lone surrogates included), one
- * byte per character for the usual code. Fixed-size blocks, not one doubling buffer: no
- * outgrown copies left behind for a full collection.
+ * while the file is read, and made into strings by `JSON.parse` once it is read: exact for
+ * any string (what is not plain ASCII is written as JSON with `\\u` escapes, lone surrogates
+ * included), one byte per character for the usual code. Fixed-size blocks, not one doubling
+ * buffer: no outgrown copies left behind for a full collection.
  *
- * Not `JSON.parse` of the blocks, measured on the P3 file: V8 internalizes the short strings
- * it parses, straight into the old generation, so the young generation did not grow (one-batch
- * peak 103-105 MB instead of 109-110), but the string table of 200,000 entries cost ~8 MB
- * that a chunked submit, whose young generation grows to its maximum anyway, paid on top
- * (145-146 MB instead of 134-136).
+ * Why `JSON.parse`: V8 internalizes the short strings it parses (10 characters or fewer, the
+ * usual account code), and internalized strings are made in the old generation. 200,000 codes
+ * made in the young generation instead (the text split at the quotes) were copied once and
+ * promoted once, ~14 MB counted as surviving young collections, and that count is what makes
+ * V8 double the young generation: it grew to its 32 MB maximum when a 1M-position file had
+ * been read, and stayed so for the submit. Longer codes are still made young. The string
+ * table's entries cost a few MB; measured on the P3 file, see the commit that made this.
  */
 class CodeStore {
   private readonly blocks: Buffer[] = [];
@@ -124,8 +126,6 @@ class CodeStore {
   private count = 0;
   /** The last block still takes codes (its `]` not written). */
   private open = false;
-  /** Blocks holding a code written with escapes. */
-  private readonly escapedBlocks = new Set<number>();
 
   push(text: string): void {
     // `"code"` for a plain code; any other as JSON with everything beyond ASCII escaped.
@@ -138,7 +138,6 @@ class CodeStore {
       this.open = true;
     }
     const block = this.blocks[this.blocks.length - 1];
-    if (json.includes('\\')) this.escapedBlocks.add(this.blocks.length - 1);
     const first = this.used === 0;
     block[this.used++] = first ? 0x5b : 0x2c;
     this.used += block.write(json, this.used, 'latin1');
@@ -159,28 +158,8 @@ class CodeStore {
     const out = new Array<string>(this.count);
     let at = 0;
     for (let b = 0; b < this.blocks.length; b++) {
-      const block = this.blocks[b];
-      if (!this.escapedBlocks.has(b)) {
-        // Plain codes only: `["a","b"]` split at once (a native call per code cost ~3 MB more peak).
-        const codes = block.toString('latin1', 2, block.length - 2).split('","');
-        for (let i = 0; i < codes.length; i++) out[at++] = codes[i];
-        this.blocks[b] = Buffer.alloc(0);
-        continue;
-      }
-      // `[` or `,`, then one JSON string: up to the quote that no backslash escapes.
-      for (let start = 1; start < block.length; ) {
-        let end = start + 1;
-        let escaped = false;
-        while (block[end] !== 0x22) {
-          if (block[end] === 0x5c) {
-            escaped = true;
-            end++;
-          }
-          end++;
-        }
-        out[at++] = escaped ? (JSON.parse(block.toString('latin1', start, end + 1)) as string) : block.toString('latin1', start + 1, end);
-        start = end + 2;
-      }
+      const codes = JSON.parse(this.blocks[b].toString('latin1')) as string[];
+      for (let i = 0; i < codes.length; i++) out[at++] = codes[i];
       this.blocks[b] = Buffer.alloc(0);
     }
     return out;
