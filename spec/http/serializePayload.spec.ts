@@ -1,5 +1,5 @@
 import type { PortfolioRequest, Position } from '../../src/codecs';
-import { serializePayload } from '../../src/http/serializePayload';
+import { groupedPositions, POSITION_GROUPS, serializePayload, serializeStreamedPayload, type GroupedPositions, type StreamedPortfolioRequest } from '../../src/http/serializePayload';
 
 async function collect(factory: () => AsyncIterable<string>): Promise<string[]> {
   const chunks: string[] = [];
@@ -66,5 +66,57 @@ describe('serializePayload', () => {
     for (const chunkPositions of [0, -1, 1.5, Number.NaN]) {
       expect(() => serializePayload({ portfolio: [] }, { chunkPositions })).toThrow(TypeError);
     }
+  });
+});
+
+describe('serializeStreamedPayload', () => {
+  const options = { currency_code: 'USD' };
+
+  function request(read: () => AsyncIterable<Position>): StreamedPortfolioRequest {
+    return { options, accountCodes: ['ACC0'], positions: read };
+  }
+
+  it('should take the positions a group at a time when their iterable offers groups, writing the same text', async () => {
+    const portfolio = positions(7);
+    const offered = groupedPositions(async function* groups() {
+      yield portfolio.slice(0, 3);
+      yield portfolio.slice(3, 4);
+      yield portfolio.slice(4);
+    });
+    // Read one at a time, the groups would not be used.
+    const groupsOnly: GroupedPositions = {
+      [POSITION_GROUPS]: () => offered[POSITION_GROUPS](),
+      [Symbol.asyncIterator]: () => {
+        throw new Error('read one position at a time');
+      },
+    };
+
+    const chunks = await collect(serializeStreamedPayload(request(() => groupsOnly), { chunkPositions: 2 }));
+
+    expect(chunks.join('')).toBe(JSON.stringify({ portfolio, ...options }));
+    expect(chunks.map((c) => (c.match(/account_code/g) ?? []).length)).toEqual([2, 2, 2, 1]);
+  });
+
+  it('should read an iterable without groups a position at a time, writing the same text', async () => {
+    const portfolio = positions(5);
+    const plain = async function* plain(): AsyncGenerator<Position> {
+      yield* portfolio;
+    };
+
+    const chunks = await collect(serializeStreamedPayload(request(plain), { chunkPositions: 2 }));
+
+    expect(chunks.join('')).toBe(JSON.stringify({ portfolio, ...options }));
+  });
+
+  it('should give the positions of a grouped iterable one at a time to a plain for await', async () => {
+    const portfolio = positions(4);
+    const seen: Position[] = [];
+    for await (const position of groupedPositions(async function* groups() {
+      yield portfolio.slice(0, 1);
+      yield portfolio.slice(1);
+    }))
+      seen.push(position);
+
+    expect(seen).toEqual(portfolio);
   });
 });

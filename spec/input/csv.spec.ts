@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { readCsvPositions } from '../../src/input/csv';
+import { csvPositionGroups, readCsvPositions, type CsvCursor } from '../../src/input/csv';
 import { InputError } from '../../src/input/errors';
 import { collect, HEADER, scratchDir } from './helpers';
 
@@ -177,5 +177,45 @@ describe('readCsvPositions', () => {
 
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).message).toBe('/nonexistent/dir/book.csv: no such file');
+  });
+});
+
+describe('csvPositionGroups', () => {
+  it('should tell the line and offset of each record of every group it hands out', async () => {
+    const first = `${HEADER}\nA,NYMEX,CL,FUT,202612,,1\n\nB,NYMEX,CL,FUT,202612,,2\n`;
+    const second = 'C,NYMEX,CL,FUT,202612,,3\n';
+    const source = Readable.from([Buffer.from(first), Buffer.from(second)]);
+    const cursor: CsvCursor = { lines: [], offsets: [], header: undefined };
+    const codes: string[] = [];
+    const lines: number[] = [];
+    const offsets: number[] = [];
+
+    for await (const group of csvPositionGroups('groups.csv', { source, cursor })) {
+      expect(group.length).toBeGreaterThan(0);
+      expect(cursor.lines).toHaveLength(group.length);
+      expect(cursor.offsets).toHaveLength(group.length);
+      codes.push(...group.map((p) => p.account_code));
+      lines.push(...cursor.lines);
+      offsets.push(...cursor.offsets);
+    }
+
+    const offset = (code: string): number => (first + second).indexOf(`${code},NYMEX`);
+    expect(codes).toEqual(['A', 'B', 'C']);
+    expect(lines).toEqual([2, 4, 5]);
+    expect(offsets).toEqual([offset('A'), offset('B'), offset('C')]);
+    expect(cursor.header).toEqual(HEADER.split(','));
+  });
+
+  it('should hand out the positions before a failing record, then fail naming its line', async () => {
+    const source = Readable.from([Buffer.from(`${HEADER}\nA,NYMEX,CL,FUT,202612,,1\nB,NYMEX,CL,FUT,202612,,x\nC,NYMEX,CL,FUT,202612,,3\n`)]);
+    const handedOut: string[] = [];
+
+    const error = await (async () => {
+      for await (const group of csvPositionGroups('failing.csv', { source })) handedOut.push(...group.map((p) => p.account_code));
+    })().catch((e: unknown) => e);
+
+    expect(handedOut).toEqual(['A']);
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).line).toBe(3);
   });
 });

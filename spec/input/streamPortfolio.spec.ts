@@ -242,6 +242,14 @@ describe('openPortfolio', () => {
       for (const [i, chunk] of chunks.entries()) expect(await collect(chunk.positions())).toEqual(expected[i].portfolio);
     });
 
+    it('should read each chunk of a file with CR-only line ends, whose record offsets the scan cannot tell, from the whole file', async () => {
+      const file = files.write('cr-only.csv', GROUPED.replace(/\r\n/g, '\r'));
+      const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 1 });
+      const expected = chunkByAccount(await loadPortfolio(file), { maxAccounts: 1 });
+      expect(chunks.map((c) => c.accountCodes)).toEqual([['A'], ['B'], ['C'], ['D']]);
+      for (const [i, chunk] of chunks.entries()) expect(await collect(chunk.positions())).toEqual(expected[i].portfolio);
+    });
+
     it("should group an interleaved file's accounts in each chunk, as chunkByAccount does", async () => {
       const file = files.write('interleaved.csv', CSV);
       const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 2 });

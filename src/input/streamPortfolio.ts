@@ -5,12 +5,13 @@
 import { stat } from 'node:fs/promises';
 import type { Position } from '../codecs';
 import { checkChunkLimits, chunkByAccount, envelopeBytes, planAccountChunks, type ChunkableRequest, type ChunkByAccountConfig } from '../streams/chunkByAccount';
-import { csvPositions, type CsvCursor, type CsvRange } from './csv';
+import { groupedPositions } from '../http/serializePayload';
+import { csvPositionGroups, type CsvCursor, type CsvRange } from './csv';
 import { InputError } from './errors';
 import { fileErrorReason } from './fileErrors';
 import { readJsonPortfolio } from './json';
 import { ndjsonPositions } from './ndjson';
-import { readPositions, resolveFormat, type InputFormat, type LoadPortfolioOptions } from './loadPortfolio';
+import { resolveFormat, type InputFormat, type LoadPortfolioOptions } from './loadPortfolio';
 
 /**
  * An opened portfolio file: what a submit needs to send it ({@link StreamedPortfolioRequest})
@@ -67,36 +68,47 @@ const COLUMN_BLOCK = 4096;
  * Numbers by index in typed-array blocks of a fixed size, added to as rows are read. Growing
  * never copies: a doubling array left each outgrown copy behind, and those copies, promoted
  * by then, were freed only by the next full collection (~10 MB of a 1M-position file's
- * columns were garbage at the end of the read).
+ * columns were garbage at the end of the read). A block holds 32-bit unsigned integers until
+ * it is given any other number (NaN, an offset past 4 GB), then doubles: offsets and byte
+ * counts of a usual file fit in 4 bytes (1.6 MB less for the P3 file's 200,000 runs).
  */
 class Column {
   length = 0;
   private readonly blocks: (Float64Array | Uint32Array)[] = [];
-  constructor(private readonly make: (size: number) => Float64Array | Uint32Array) {}
 
   /** A column of `length` zeros. */
-  static zeros(make: (size: number) => Float64Array | Uint32Array, length: number): Column {
-    const column = new Column(make);
-    for (let i = 0; i < length; i += COLUMN_BLOCK) column.blocks.push(make(Math.min(COLUMN_BLOCK, length - i)));
+  static zeros(length: number): Column {
+    const column = new Column();
+    for (let i = 0; i < length; i += COLUMN_BLOCK) column.blocks.push(new Uint32Array(Math.min(COLUMN_BLOCK, length - i)));
     column.length = length;
     return column;
   }
 
   push(value: number): void {
     const at = this.length % COLUMN_BLOCK;
-    if (at === 0) this.blocks.push(this.make(COLUMN_BLOCK));
-    this.blocks[this.blocks.length - 1][at] = value;
+    if (at === 0) this.blocks.push(new Uint32Array(COLUMN_BLOCK));
     this.length++;
+    this.set(this.blocks.length - 1, at, value);
   }
   get(index: number): number {
     return this.blocks[Math.floor(index / COLUMN_BLOCK)][index % COLUMN_BLOCK];
   }
   add(index: number, value: number): void {
-    this.blocks[Math.floor(index / COLUMN_BLOCK)][index % COLUMN_BLOCK] += value;
+    const b = Math.floor(index / COLUMN_BLOCK);
+    const at = index % COLUMN_BLOCK;
+    this.set(b, at, this.blocks[b][at] + value);
+  }
+
+  private set(b: number, at: number, value: number): void {
+    let block = this.blocks[b];
+    if (block instanceof Uint32Array && value >>> 0 !== value) {
+      block = Float64Array.from(block);
+      this.blocks[b] = block;
+    }
+    block[at] = value;
   }
 }
 
-const float64 = (size: number): Float64Array => new Float64Array(size);
 
 /** A printable ASCII string JSON writes as is, between quotes (no `"`, `\\` or control character). */
 const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -106,16 +118,18 @@ const CODE_BLOCK_BYTES = 96 * 1024;
 
 /**
  * Strings kept as ASCII JSON text (`["a","b"`…) in fixed-size buffers outside the JS heap
- * while the file is read, and made into strings once it is read: exact for any string (what
- * is not plain ASCII is written as JSON with `\\u` escapes, lone surrogates included), one
- * byte per character for the usual code. Fixed-size blocks, not one doubling buffer: no
- * outgrown copies left behind for a full collection.
+ * while the file is read, and made into strings by `JSON.parse` once it is read: exact for
+ * any string (what is not plain ASCII is written as JSON with `\\u` escapes, lone surrogates
+ * included), one byte per character for the usual code. Fixed-size blocks, not one doubling
+ * buffer: no outgrown copies left behind for a full collection.
  *
- * Not `JSON.parse` of the blocks, measured on the P3 file: V8 internalizes the short strings
- * it parses, straight into the old generation, so the young generation did not grow (one-batch
- * peak 103-105 MB instead of 109-110), but the string table of 200,000 entries cost ~8 MB
- * that a chunked submit, whose young generation grows to its maximum anyway, paid on top
- * (145-146 MB instead of 134-136).
+ * Why `JSON.parse`: V8 internalizes the short strings it parses (10 characters or fewer, the
+ * usual account code), and internalized strings are made in the old generation. 200,000 codes
+ * made in the young generation instead (the text split at the quotes) were copied once and
+ * promoted once, ~14 MB counted as surviving young collections, and that count is what makes
+ * V8 double the young generation: it grew to its 32 MB maximum when a 1M-position file had
+ * been read, and stayed so for the submit. Longer codes are still made young. The string
+ * table's entries cost a few MB; measured on the P3 file, see the commit that made this.
  */
 class CodeStore {
   private readonly blocks: Buffer[] = [];
@@ -123,8 +137,6 @@ class CodeStore {
   private count = 0;
   /** The last block still takes codes (its `]` not written). */
   private open = false;
-  /** Blocks holding a code written with escapes. */
-  private readonly escapedBlocks = new Set<number>();
 
   push(text: string): void {
     // `"code"` for a plain code; any other as JSON with everything beyond ASCII escaped.
@@ -137,7 +149,6 @@ class CodeStore {
       this.open = true;
     }
     const block = this.blocks[this.blocks.length - 1];
-    if (json.includes('\\')) this.escapedBlocks.add(this.blocks.length - 1);
     const first = this.used === 0;
     block[this.used++] = first ? 0x5b : 0x2c;
     this.used += block.write(json, this.used, 'latin1');
@@ -158,28 +169,8 @@ class CodeStore {
     const out = new Array<string>(this.count);
     let at = 0;
     for (let b = 0; b < this.blocks.length; b++) {
-      const block = this.blocks[b];
-      if (!this.escapedBlocks.has(b)) {
-        // Plain codes only: `["a","b"]` split at once (a native call per code cost ~3 MB more peak).
-        const codes = block.toString('latin1', 2, block.length - 2).split('","');
-        for (let i = 0; i < codes.length; i++) out[at++] = codes[i];
-        this.blocks[b] = Buffer.alloc(0);
-        continue;
-      }
-      // `[` or `,`, then one JSON string: up to the quote that no backslash escapes.
-      for (let start = 1; start < block.length; ) {
-        let end = start + 1;
-        let escaped = false;
-        while (block[end] !== 0x22) {
-          if (block[end] === 0x5c) {
-            escaped = true;
-            end++;
-          }
-          end++;
-        }
-        out[at++] = escaped ? (JSON.parse(block.toString('latin1', start, end + 1)) as string) : block.toString('latin1', start + 1, end);
-        start = end + 2;
-      }
+      const codes = JSON.parse(this.blocks[b].toString('latin1')) as string[];
+      for (let i = 0; i < codes.length; i++) out[at++] = codes[i];
       this.blocks[b] = Buffer.alloc(0);
     }
     return out;
@@ -213,7 +204,6 @@ class JsonSizer {
     return n === 1 ? 2 : n;
   }
 }
-const uint32 = (size: number): Uint32Array => new Uint32Array(size);
 
 /**
  * What was learnt when the file was opened: its accounts, the position count and JSON size of
@@ -305,32 +295,50 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   // collection, and that steady survival is what makes V8 grow the young generation to its
   // 32 MB maximum (a 1M-position pass peaked ~20 MB higher so).
   const codes = new CodeStore();
-  const runOffset = new Column(float64);
-  const runLine = new Column(uint32);
-  const runPositions = new Column(uint32);
-  const runBytes = new Column(float64);
+  const runOffset = new Column();
+  const runLine = new Column();
+  const runPositions = new Column();
+  const runBytes = new Column();
   const measure = new JsonSizer();
-  const cursor: CsvCursor = { line: 0, offset: Number.NaN, header: undefined };
+  const cursor: CsvCursor = { lines: [], offsets: [], header: undefined };
   let positionCount = 0;
   let previous: string | undefined;
-  for await (const position of format === 'csv' ? csvPositions(file, { cursor }) : ndjsonPositions(file, undefined, cursor)) {
-    positionCount++;
-    if (position.account_code !== previous) {
-      previous = position.account_code;
-      codes.push(previous);
-      runOffset.push(cursor.offset);
-      runLine.push(cursor.line);
-      runPositions.push(0);
-      runBytes.push(0);
+  for await (const group of format === 'csv' ? csvPositionGroups(file, { cursor }) : ndjsonGroups(file, cursor)) {
+    for (let i = 0; i < group.length; i++) {
+      const position = group[i];
+      positionCount++;
+      if (position.account_code !== previous) {
+        previous = position.account_code;
+        codes.push(previous);
+        runOffset.push(cursor.offsets[i]);
+        runLine.push(cursor.lines[i]);
+        runPositions.push(0);
+        runBytes.push(0);
+      }
+      runPositions.add(runPositions.length - 1, 1);
+      // As chunkByAccount counts a position: its JSON, plus one comma.
+      runBytes.add(runBytes.length - 1, measure.bytes(position) + 1);
     }
-    runPositions.add(runPositions.length - 1, 1);
-    // As chunkByAccount counts a position: its JSON, plus one comma.
-    runBytes.add(runBytes.length - 1, measure.bytes(position) + 1);
   }
   if (positionCount === 0) throw new InputError({ file }, 'the file holds no positions');
   const runs = codes.strings();
   const scan = scanOf(runs, positionCount, runPositions, runBytes, runOffset, runLine, cursor.header, cursor.recordDelimiter, stamp);
   return streamedPortfolioFile(file, format, scan, { kind: 'all' }, 'file', {});
+}
+
+/** The positions of an NDJSON file one per group, each one's line told through `cursor` (no offsets: never read by range). */
+async function* ndjsonGroups(file: string, cursor: CsvCursor): AsyncGenerator<Position[], void, undefined> {
+  const at = { line: 0 };
+  for await (const position of ndjsonPositions(file, undefined, at)) {
+    cursor.lines[0] = at.line;
+    cursor.offsets[0] = Number.NaN;
+    yield [position];
+  }
+}
+
+/** The positions of a CSV or NDJSON file, a group at a time (see csvPositionGroups). */
+function positionGroupsOf(file: string, format: Exclude<InputFormat, 'json'>): AsyncGenerator<Position[], void, undefined> {
+  return format === 'csv' ? csvPositionGroups(file) : ndjsonGroups(file, { lines: [], offsets: [], header: undefined });
 }
 
 /**
@@ -388,8 +396,8 @@ function scanOf(
   }
   const accountOfRun = new Uint32Array(runs.length);
   const accountCodes: string[] = [];
-  const accountPositions = Column.zeros(uint32, groups);
-  const accountBytes = Column.zeros(float64, groups);
+  const accountPositions = Column.zeros(groups);
+  const accountBytes = Column.zeros(groups);
   const accountRun = new Int32Array(groups);
   runs.forEach((code, run) => {
     let account: number;
@@ -548,27 +556,41 @@ function streamedPortfolioFile(
         : (code) => selection.codes.has(code);
   const range = byteRange(scan, selection);
 
-  /** The whole file, checked against the first read, only the selected accounts' positions kept. */
-  async function* wholeFile(): AsyncGenerator<Position, void, undefined> {
+  /**
+   * The whole file, checked against the first read, only the selected accounts' positions
+   * kept, a group at a time. A position that fails a check ends its group: the ones before
+   * it are handed out, then the error is thrown (as one at a time would have it).
+   */
+  async function* wholeFile(): AsyncGenerator<Position[], void, undefined> {
     let count = 0;
     let kept = 0;
     let previous: string | undefined;
     let keep = false;
     await checkSameFile(file, scan.stamp, changed);
-    for await (const position of readPositions(file, format)) {
-      const code = position.account_code;
-      if (code !== previous) {
-        if (accountIndex(scan, code) < 0) throw changed(`account ${JSON.stringify(code)} was not in it`);
-        previous = code;
-        keep = isKept(code);
+    for await (const group of positionGroupsOf(file, format)) {
+      const out: Position[] = [];
+      let failure: InputError | undefined;
+      for (let i = 0; i < group.length && failure === undefined; i++) {
+        const position = group[i];
+        const code = position.account_code;
+        if (code !== previous) {
+          if (accountIndex(scan, code) < 0) {
+            failure = changed(`account ${JSON.stringify(code)} was not in it`);
+            break;
+          }
+          previous = code;
+          keep = isKept(code);
+        }
+        count++;
+        // Checked before the position is sent: the body must never hold more than was counted.
+        if (count > scan.positionCount) failure = changed(`it holds more than the ${scan.positionCount} positions read then`);
+        else if (keep) {
+          kept++;
+          out.push(position);
+        }
       }
-      count++;
-      // Checked before the position is sent: the body must never hold more than was counted.
-      if (count > scan.positionCount) throw changed(`it holds more than the ${scan.positionCount} positions read then`);
-      if (keep) {
-        kept++;
-        yield position;
-      }
+      if (out.length > 0) yield out;
+      if (failure !== undefined) throw failure;
     }
     if (count !== scan.positionCount) throw changed(`${scan.positionCount} positions read then, ${count} now`);
     if (kept !== expected) throw changed(`${expected} positions of these accounts read then, ${kept} now`);
@@ -577,19 +599,30 @@ function streamedPortfolioFile(
   }
 
   /** Only the bytes of the selected accounts' rows (see byteRange), from the very same file. */
-  async function* ownRange(from: CsvRange): AsyncGenerator<Position, void, undefined> {
+  async function* ownRange(from: CsvRange): AsyncGenerator<Position[], void, undefined> {
     await checkSameFile(file, scan.stamp, changed);
     let count = 0;
     let previous: string | undefined;
-    for await (const position of csvPositions(file, { range: from })) {
-      const code = position.account_code;
-      if (code !== previous) {
-        if (!isKept(code)) throw changed(`account ${JSON.stringify(code)} was not where it was`);
-        previous = code;
+    for await (const group of csvPositionGroups(file, { range: from })) {
+      let failure: InputError | undefined;
+      let end = 0;
+      for (; end < group.length; end++) {
+        const code = group[end].account_code;
+        if (code !== previous) {
+          if (!isKept(code)) {
+            failure = changed(`account ${JSON.stringify(code)} was not where it was`);
+            break;
+          }
+          previous = code;
+        }
+        count++;
+        if (count > expected) {
+          failure = changed(`these accounts hold more than the ${expected} positions read then`);
+          break;
+        }
       }
-      count++;
-      if (count > expected) throw changed(`these accounts hold more than the ${expected} positions read then`);
-      yield position;
+      if (end > 0) yield end === group.length ? group : group.slice(0, end);
+      if (failure !== undefined) throw failure;
     }
     if (count !== expected) throw changed(`${expected} positions of these accounts read then, ${count} now`);
     await checkSameFile(file, scan.stamp, changed);
@@ -600,13 +633,13 @@ function streamedPortfolioFile(
    * chunkByAccount gives them): the selection's positions are held until the file is read,
    * as a loaded chunk holds them.
    */
-  async function* grouped(): AsyncGenerator<Position, void, undefined> {
+  async function* grouped(): AsyncGenerator<Position[], void, undefined> {
     const byAccount = new Map<string, Position[]>(accountCodes.map((code) => [code, []]));
-    for await (const position of wholeFile()) byAccount.get(position.account_code)!.push(position);
-    for (const group of byAccount.values()) yield* group;
+    for await (const group of wholeFile()) for (const position of group) byAccount.get(position.account_code)!.push(position);
+    for (const group of byAccount.values()) if (group.length > 0) yield group;
   }
 
-  const positions = (): AsyncGenerator<Position, void, undefined> => {
+  const groups = (): AsyncGenerator<Position[], void, undefined> => {
     if (range !== undefined && !(selection.kind === 'range' && selection.from === 0 && selection.to === scan.accountCodes.length)) return ownRange(range);
     // An account in several places: file order is not the grouped order a chunk has.
     if (order === 'grouped' && scattered) return grouped();
@@ -622,7 +655,7 @@ function streamedPortfolioFile(
     options,
     accountCodes,
     positionCount: scan.positionCount,
-    positions,
+    positions: () => groupedPositions(groups),
     withOptions: (next) => make(selection, order, checkOptions(next)),
     subset: (codes) => {
       const known = knownSubset(file, accountCodes, isKept, codes);
@@ -656,9 +689,10 @@ function jsonPortfolioFile(file: string, portfolio: readonly Position[], options
     accountCodes,
     positionCount: portfolio.length,
     // Held already: nothing to re-read, and iterating an array never fails.
-    positions: async function* positions() {
-      yield* portfolio;
-    },
+    positions: () =>
+      groupedPositions(async function* group() {
+        if (portfolio.length > 0) yield portfolio;
+      }),
     withOptions: (next) => jsonPortfolioFile(file, portfolio, checkOptions(next)),
     subset: (codes) => {
       const kept = new Set(knownSubset(file, accountCodes, (code) => seen.has(code), codes));
