@@ -334,6 +334,35 @@ describe('createResultsFetcher', () => {
   );
 
   it(
+    'should let no later batch ride a request that was cancelled',
+    marbles((m) => {
+      const [a, b] = [1, 2].map((n) => batchOf(n, [`A${n}`]));
+      const store = [a, b].map((x) => row(x.accountCodes[0], x.batchId, 1));
+      // The sets the requests were sent with: a rider adds its accounts to them.
+      const asked: ReadonlySet<string>[] = [];
+      const client: C9Client = clientWith({
+        getAccountResults: (query: AccountResultsQuery = {}) => {
+          const codes = query.accountCodes ?? new Set<string>();
+          asked.push(codes);
+          return m.cold<number>('-'.repeat(100) + 'a|', { a: 0 }).pipe(map(() => store.filter((r) => codes.has(r.account_code))));
+        },
+      });
+      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
+      const got: { at: number; batchId: string }[] = [];
+      let first: Subscription | undefined;
+      m.scheduler.schedule(() => (first = fetcher.fetch(done(a)).subscribe()), 0);
+      m.scheduler.schedule(() => first?.unsubscribe(), 50);
+      m.scheduler.schedule(() => fetcher.fetch(done(b)).subscribe((r) => got.push({ at: m.scheduler.now(), batchId: r.batchId })), 60);
+      m.flush();
+      // a's request (10-110) is cancelled at 50: b, at 60, has nothing to ride and gets its own
+      // round. A cancelled request kept as one to ride would collect every later batch's
+      // accounts in its set, and be looked at by every later batch, for as long as the fetcher lives.
+      expect(asked.map((codes) => [...codes])).toEqual([['A1'], ['A2']]);
+      expect(got).toEqual([{ at: 170, batchId: b.batchId }]);
+    }),
+  );
+
+  it(
     'should send rounds side by side up to maxInFlight',
     marbles((m) => {
       const { client, requests } = fakeClient(() => m.scheduler.now(), () => m.cold('-'.repeat(100) + 'a|', { a: [] }));

@@ -277,6 +277,8 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
         flightOf.delete(waiter);
         flight.waiters.delete(waiter);
         if (flight.waiters.size === 0) {
+          // Cancelled: its answer never comes, so nobody may ride it any more.
+          unanswered.delete(flight);
           flight.subscription?.unsubscribe();
           end(flight);
         }
