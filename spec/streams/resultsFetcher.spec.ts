@@ -314,6 +314,34 @@ describe('createResultsFetcher', () => {
   );
 
   it(
+    'should not serve a rider from a row of another batch that only its time makes fresh',
+    marbles((m) => {
+      const a = batchOf(1, ['A1']);
+      const b = batchOf(2, ['X']);
+      // Another batch for X, created before b but processed after b was created (a queue): its
+      // row's submitted_time is after b's created_at, so by time it counts as fresh for b.
+      const other: AccountResult = { ...row('X', 'an-earlier-request', 5), submitted_time: '1970-01-01T00:00:01Z' };
+      const stores = [[row('A1', a.batchId, 1), other], [row('A1', a.batchId, 1), row('X', b.batchId, 7)]];
+      const { client, requests } = liveSetClient(m, 100, (call) => stores[call]);
+      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
+      const got: { at: number; batchId: string; total: number }[] = [];
+      const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId, total: r.totalInitialMargin });
+      const terminalB: TerminalBatch = { batch: b, status: { batch_id: b.batchId, status: 'completed', created_at: '1970-01-01T00:00:00Z' } as BatchStatus };
+      m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
+      m.scheduler.schedule(() => fetcher.fetch(terminalB).subscribe(record), 20);
+      m.flush();
+      // a's request (10-110) may have been answered before b wrote its row: only a row with b's
+      // own id shows that it was not, so b takes the next round (sent after b finished), which
+      // holds b's row.
+      expect(requests).toEqual([10, 110]);
+      expect(got).toEqual([
+        { at: 110, batchId: a.batchId, total: 1 },
+        { at: 210, batchId: b.batchId, total: 7 },
+      ]);
+    }),
+  );
+
+  it(
     'should send the next round without a rider that was served, and nothing for a rider that left',
     marbles((m) => {
       const [a, b, c] = [1, 2, 3].map((n) => batchOf(n, [`A${n}`]));
