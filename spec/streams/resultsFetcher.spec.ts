@@ -314,6 +314,34 @@ describe('createResultsFetcher', () => {
   );
 
   it(
+    'should not serve a rider from a row of another batch that only its time makes fresh',
+    marbles((m) => {
+      const a = batchOf(1, ['A1']);
+      const b = batchOf(2, ['X']);
+      // Another batch for X, created before b but processed after b was created (a queue): its
+      // row's submitted_time is after b's created_at, so by time it counts as fresh for b.
+      const other: AccountResult = { ...row('X', 'an-earlier-request', 5), submitted_time: '1970-01-01T00:00:01Z' };
+      const stores = [[row('A1', a.batchId, 1), other], [row('A1', a.batchId, 1), row('X', b.batchId, 7)]];
+      const { client, requests } = liveSetClient(m, 100, (call) => stores[call]);
+      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
+      const got: { at: number; batchId: string; total: number }[] = [];
+      const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId, total: r.totalInitialMargin });
+      const terminalB: TerminalBatch = { batch: b, status: { batch_id: b.batchId, status: 'completed', created_at: '1970-01-01T00:00:00Z' } as BatchStatus };
+      m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
+      m.scheduler.schedule(() => fetcher.fetch(terminalB).subscribe(record), 20);
+      m.flush();
+      // a's request (10-110) may have been answered before b wrote its row: only a row with b's
+      // own id shows that it was not, so b takes the next round (sent after b finished), which
+      // holds b's row.
+      expect(requests).toEqual([10, 110]);
+      expect(got).toEqual([
+        { at: 110, batchId: a.batchId, total: 1 },
+        { at: 210, batchId: b.batchId, total: 7 },
+      ]);
+    }),
+  );
+
+  it(
     'should send the next round without a rider that was served, and nothing for a rider that left',
     marbles((m) => {
       const [a, b, c] = [1, 2, 3].map((n) => batchOf(n, [`A${n}`]));
@@ -330,6 +358,35 @@ describe('createResultsFetcher', () => {
       // b is served by a's answer; c left before it, so the round it gathered is never sent.
       expect(requests).toEqual([10]);
       expect(got).toEqual([a.batchId, b.batchId]);
+    }),
+  );
+
+  it(
+    'should let no later batch ride a request that was cancelled',
+    marbles((m) => {
+      const [a, b] = [1, 2].map((n) => batchOf(n, [`A${n}`]));
+      const store = [a, b].map((x) => row(x.accountCodes[0], x.batchId, 1));
+      // The sets the requests were sent with: a rider adds its accounts to them.
+      const asked: ReadonlySet<string>[] = [];
+      const client: C9Client = clientWith({
+        getAccountResults: (query: AccountResultsQuery = {}) => {
+          const codes = query.accountCodes ?? new Set<string>();
+          asked.push(codes);
+          return m.cold<number>('-'.repeat(100) + 'a|', { a: 0 }).pipe(map(() => store.filter((r) => codes.has(r.account_code))));
+        },
+      });
+      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
+      const got: { at: number; batchId: string }[] = [];
+      let first: Subscription | undefined;
+      m.scheduler.schedule(() => (first = fetcher.fetch(done(a)).subscribe()), 0);
+      m.scheduler.schedule(() => first?.unsubscribe(), 50);
+      m.scheduler.schedule(() => fetcher.fetch(done(b)).subscribe((r) => got.push({ at: m.scheduler.now(), batchId: r.batchId })), 60);
+      m.flush();
+      // a's request (10-110) is cancelled at 50: b, at 60, has nothing to ride and gets its own
+      // round. A cancelled request kept as one to ride would collect every later batch's
+      // accounts in its set, and be looked at by every later batch, for as long as the fetcher lives.
+      expect(asked.map((codes) => [...codes])).toEqual([['A1'], ['A2']]);
+      expect(got).toEqual([{ at: 170, batchId: b.batchId }]);
     }),
   );
 

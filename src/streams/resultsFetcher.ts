@@ -28,8 +28,9 @@ export interface ResultsFetcherConfig {
   /**
    * A batch that finishes while a request is in flight also reads that request's answer (its
    * accounts are added to the request's before the answer arrives): when all its submitted
-   * accounts are there and fresh, the answer was made after the batch's rows were written,
-   * and it needs no round of its own. Otherwise it waits for the next round as usual. Set
+   * accounts are there with rows carrying the batch's own request id, the answer was made
+   * after the batch's rows were written, and it needs no round of its own (a row fresh only
+   * by its time may be another batch's, written before this one's). Otherwise it waits for the next round as usual. Set
    * false to serve every batch only from a request sent after it finished (a server that
    * writes an account's sub-account rows after its master row would otherwise show a master
    * row without all its sub-accounts in such an answer). Default true.
@@ -114,8 +115,8 @@ function rowsOf(index: RowIndex, accountCodes: readonly string[]): AccountResult
  * they do is sent when one ends, with every batch that finished meanwhile, so under a
  * stream of finishing batches requests follow each other back to back whatever the window.
  * A batch that finishes while a request is in flight rides it too (`joinInFlight`): when that
- * answer already holds all its rows, fresh, it is served then, without waiting for a round of
- * its own.
+ * answer already holds all its rows, carrying its own request id, it is served then, without
+ * waiting for a round of its own.
  * When some submitted accounts are missing or stale, the store may not have caught up yet:
  * the batch fetches again, up to `refetchAttempts` times, waiting `refetchDelayMs`, then
  * `refetchFactor` times longer each time (those fetches join rounds too), before reporting
@@ -130,8 +131,8 @@ function rowsOf(index: RowIndex, accountCodes: readonly string[]): AccountResult
  * fetch(d):                ^------------------r|       c and d go out when it ends
  * requests:  |-20-|R-----60-----|R-----60-----|
  *
- * joinInFlight (default): c and d also read the first answer; when it holds all their rows,
- * fresh, they get them there (r at 80) and the second request is not sent
+ * joinInFlight (default): c and d also read the first answer; when it holds all their rows
+ * (their own request ids), they get them there (r at 80) and the second request is not sent
  * ```
  *
  * Example:
@@ -277,6 +278,8 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
         flightOf.delete(waiter);
         flight.waiters.delete(waiter);
         if (flight.waiters.size === 0) {
+          // Cancelled: its answer never comes, so nobody may ride it any more.
+          unanswered.delete(flight);
           flight.subscription?.unsubscribe();
           end(flight);
         }
@@ -301,8 +304,14 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
         return throwError(() => new TypeError(`fetch: batch ${batch.batchId} is not terminal (status ${status.status})`));
       }
       const complete = (results: BatchResults): boolean => results.missing.length === 0 && results.stale.length === 0;
+      // An answer in flight may have been made before this batch wrote its rows, and then an
+      // account's row is another batch's: one that passes the test by time (created before this
+      // batch and processed after it was created, or within clockSkewMs) would be taken for
+      // this batch's. Only rows carrying the batch's own request id show the answer came after
+      // its writes, so without a start time the early test is by id alone.
+      const ownRowsOnly: TerminalBatch = { batch: { ...batch, submittedAt: '' }, status: { ...status, created_at: undefined } };
       const attempt = (done: number): Observable<BatchResults> =>
-        rowsFor(batch.accountCodes, (rows) => complete(pick(terminal, rows))).pipe(
+        rowsFor(batch.accountCodes, (rows) => complete(pick(ownRowsOnly, rows))).pipe(
           take(1),
           map((rows) => pick(terminal, rows)),
           mergeMap((results) => {
