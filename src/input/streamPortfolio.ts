@@ -8,6 +8,7 @@ import { checkChunkLimits, chunkByAccount, envelopeBytes, planAccountChunks, typ
 import { csvPositions, type CsvCursor, type CsvRange } from './csv';
 import { InputError } from './errors';
 import { fileErrorReason } from './fileErrors';
+import type { Segment } from './segments';
 import { readJsonPortfolio } from './json';
 import { ndjsonPositions } from './ndjson';
 import { readPositions, resolveFormat, type InputFormat, type LoadPortfolioOptions } from './loadPortfolio';
@@ -47,9 +48,10 @@ export interface PortfolioFile extends ChunkableRequest {
    * accounts and ≤ `maxBytes` bytes of JSON each, an account never split, accounts in order
    * of first appearance, each account's positions together), without reading the file
    * again: the sizes were counted when it was opened. Each chunk reads its positions when
-   * sent: in a file where each account's rows are together (the usual export) only its own
-   * bytes of the file, otherwise the whole file, and it then holds its own positions to
-   * send each account's together.
+   * sent, only its own rows of the file: in a file where each account's rows are together
+   * (the usual export) one byte range, otherwise each of its accounts' runs of rows in turn
+   * (so all the chunks together read the file once, whatever its order, and none holds its
+   * positions).
    *
    * @param config `maxAccounts` and/or `maxBytes`
    * @throws TypeError when a limit is not a positive integer
@@ -241,8 +243,18 @@ interface Scan {
    * file; undefined when every account is one run (run `i` is account `i`).
    */
   readonly accountRun: Int32Array | undefined;
+  /**
+   * Each account's runs in file order, `runs[first[a]]` to `runs[first[a + 1] - 1]`, when
+   * some account is in several places; undefined when every account is one run.
+   */
+  readonly runsOfAccount: { readonly first: Uint32Array; readonly runs: Uint32Array } | undefined;
   /** File offset of each run's first record (NaN: unknown, no range reads). */
   readonly runOffset: Column;
+  /**
+   * Every run's offset is known (and, for CSV, the header and record delimiter): the rows of
+   * any set of accounts can be read on their own (see segmentStream).
+   */
+  readonly runsReadable: boolean;
   /** Line of each run's first record. */
   readonly runLine: Column;
   /** The CSV header, for reading a range on its own; undefined for NDJSON (always read whole). */
@@ -313,12 +325,14 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   const cursor: CsvCursor = { line: 0, offset: Number.NaN, header: undefined };
   let positionCount = 0;
   let previous: string | undefined;
+  let offsetsKnown = true;
   for await (const position of format === 'csv' ? csvPositions(file, { cursor }) : ndjsonPositions(file, undefined, cursor)) {
     positionCount++;
     if (position.account_code !== previous) {
       previous = position.account_code;
       codes.push(previous);
       runOffset.push(cursor.offset);
+      if (!Number.isFinite(cursor.offset)) offsetsKnown = false;
       runLine.push(cursor.line);
       runPositions.push(0);
       runBytes.push(0);
@@ -329,7 +343,8 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   }
   if (positionCount === 0) throw new InputError({ file }, 'the file holds no positions');
   const runs = codes.strings();
-  const scan = scanOf(runs, positionCount, runPositions, runBytes, runOffset, runLine, cursor.header, cursor.recordDelimiter, stamp);
+  const runsReadable = offsetsKnown && (format === 'ndjson' || (cursor.header !== undefined && cursor.recordDelimiter !== undefined));
+  const scan = scanOf(runs, positionCount, runPositions, runBytes, runOffset, runLine, cursor.header, cursor.recordDelimiter, stamp, runsReadable);
   return streamedPortfolioFile(file, format, scan, { kind: 'all' }, 'file', {});
 }
 
@@ -364,8 +379,9 @@ function scanOf(
   header: readonly string[] | undefined,
   recordDelimiter: string | undefined,
   stamp: FileStamp,
+  runsReadable: boolean,
 ): Scan {
-  const base = { positionCount, runOffset, runLine, header, recordDelimiter, stamp };
+  const base = { positionCount, runOffset, runLine, header, recordDelimiter, stamp, runsReadable, runsOfAccount: undefined };
   // A file sorted by account: every account one run, looked up in `runs` itself, and no
   // index arrays made (1.6 MB outside the heap for 200,000 runs, freed only once their
   // wrappers are collected, which was still to come when the submit started).
@@ -408,7 +424,14 @@ function scanOf(
   const bySorted = new Uint32Array(groups);
   let k = 0;
   for (let i = 0; i < order.length; i++) if (firstRun[order[i]] === order[i]) bySorted[k++] = accountOfRun[order[i]];
-  return { ...base, accountCodes, bySorted, accountPositions, accountBytes, accountRun };
+  // Each account's runs together, in file order (a counting sort of the runs by account).
+  const first = new Uint32Array(groups + 1);
+  for (let run = 0; run < runs.length; run++) first[accountOfRun[run] + 1]++;
+  for (let account = 0; account < groups; account++) first[account + 1] += first[account];
+  const next = first.slice(0, groups);
+  const byAccount = new Uint32Array(runs.length);
+  for (let run = 0; run < runs.length; run++) byAccount[next[accountOfRun[run]]++] = run;
+  return { ...base, accountCodes, bySorted, accountPositions, accountBytes, accountRun, runsOfAccount: { first, runs: byAccount } };
 }
 
 /**
@@ -501,6 +524,43 @@ function byteRange(scan: Scan, selection: Selection): CsvRange | undefined {
   return { start, end, line: scan.runLine.get(first), header: scan.header, recordDelimiter: scan.recordDelimiter };
 }
 
+/**
+ * The parts of the file holding the rows of `accounts` (ascending `accountCodes` indexes):
+ * each account's runs in turn (`grouped`, the order chunkByAccount gives), or every run in
+ * file order (`file`). Runs next to each other in the file are one part.
+ */
+function* runSegments(scan: Scan, accounts: Iterable<number>, order: 'file' | 'grouped'): Generator<Segment, void, undefined> {
+  const { runOffset, runLine, runsOfAccount } = scan;
+  const end = (run: number): number => (run + 1 < runOffset.length ? runOffset.get(run + 1) : scan.stamp.size);
+  let pending: { start: number; end: number; line: number } | undefined;
+  /** The runs in the order they are read, adjacent ones joined. */
+  function* add(run: number): Generator<Segment, void, undefined> {
+    const start = runOffset.get(run);
+    if (pending !== undefined && pending.end === start) {
+      pending.end = end(run);
+      return;
+    }
+    if (pending !== undefined) yield pending;
+    pending = { start, end: end(run), line: runLine.get(run) };
+  }
+  if (runsOfAccount === undefined) {
+    // Every account one run, run `i` of account `i` (accountRun is undefined then too): both orders are one.
+    for (const account of accounts) yield* add(account);
+  } else if (order === 'grouped') {
+    for (const account of accounts) {
+      for (let i = runsOfAccount.first[account]; i < runsOfAccount.first[account + 1]; i++) yield* add(runsOfAccount.runs[i]);
+    }
+  } else {
+    const list: number[] = [];
+    for (const account of accounts) {
+      for (let i = runsOfAccount.first[account]; i < runsOfAccount.first[account + 1]; i++) list.push(runsOfAccount.runs[i]);
+    }
+    const runs = Uint32Array.from(list).sort();
+    for (const run of runs) yield* add(run);
+  }
+  if (pending !== undefined) yield pending;
+}
+
 /** A selection of consecutive accounts as a range (how a chunk's halves stay byte ranges). */
 function normalized(scan: Scan, codes: readonly string[]): Selection {
   const indexes = codes.map((code) => accountIndex(scan, code)).sort((a, b) => a - b);
@@ -531,6 +591,10 @@ function streamedPortfolioFile(
     if (indexes !== undefined) indexes.forEach(f);
     else for (let i = (selected as { from: number }).from; i < (selected as { to: number }).to; i++) f(i);
   };
+  function* selectedIndexes(): Generator<number, void, undefined> {
+    if (indexes !== undefined) yield* indexes;
+    else for (let i = (selected as { from: number }).from; i < (selected as { to: number }).to; i++) yield i;
+  }
   let expected = 0;
   let scattered = false;
   eachSelected((account) => {
@@ -596,9 +660,46 @@ function streamedPortfolioFile(
   }
 
   /**
+   * Only the rows of the selected accounts, each run of rows read where the scan found it
+   * (in the order positions() gives them: grouped by account, or in file order), from the
+   * very same file. Reads each byte of those rows once and no other: a chunk of a file not
+   * grouped by account no longer reads the whole file (4,000 interleaved rows in chunks of
+   * one account each read the file 2,000 times), nor holds its positions to group them.
+   */
+  async function* ownRuns(runOrder: 'file' | 'grouped'): AsyncGenerator<Position, void, undefined> {
+    await checkSameFile(file, scan.stamp, changed);
+    const list = runSegments(scan, selectedIndexes(), runOrder);
+    const shorter = (): InputError => changed('it ends before a row read then');
+    const fileSize = scan.stamp.size;
+    const read =
+      format === 'csv'
+        ? csvPositions(file, { segments: { list, fileSize, header: scan.header ?? [], recordDelimiter: scan.recordDelimiter ?? '\n', shorter } })
+        : ndjsonPositions(file, undefined, undefined, { list, fileSize, shorter });
+    let count = 0;
+    let previous: string | undefined;
+    let last = -1;
+    for await (const position of read) {
+      const code = position.account_code;
+      if (code !== previous) {
+        const at = accountIndex(scan, code);
+        // Grouped: an account's rows all come before the next account's.
+        if (!isKept(code) || (runOrder === 'grouped' && at < last)) throw changed(`account ${JSON.stringify(code)} was not where it was`);
+        previous = code;
+        last = at;
+      }
+      count++;
+      if (count > expected) throw changed(`these accounts hold more than the ${expected} positions read then`);
+      yield position;
+    }
+    if (count !== expected) throw changed(`${expected} positions of these accounts read then, ${count} now`);
+    await checkSameFile(file, scan.stamp, changed);
+  }
+
+  /**
    * Each account's positions together, accounts in order of first appearance (as
    * chunkByAccount gives them): the selection's positions are held until the file is read,
-   * as a loaded chunk holds them.
+   * as a loaded chunk holds them. Only for a file whose rows could not be located when it
+   * was opened (a CSV file with CR-only line ends).
    */
   async function* grouped(): AsyncGenerator<Position, void, undefined> {
     const byAccount = new Map<string, Position[]>(accountCodes.map((code) => [code, []]));
@@ -606,10 +707,13 @@ function streamedPortfolioFile(
     for (const group of byAccount.values()) yield* group;
   }
 
+  const whole = selection.kind === 'all' || (selection.kind === 'range' && selection.from === 0 && selection.to === scan.accountCodes.length);
   const positions = (): AsyncGenerator<Position, void, undefined> => {
-    if (range !== undefined && !(selection.kind === 'range' && selection.from === 0 && selection.to === scan.accountCodes.length)) return ownRange(range);
+    if (range !== undefined && !whole) return ownRange(range);
     // An account in several places: file order is not the grouped order a chunk has.
-    if (order === 'grouped' && scattered) return grouped();
+    const regroup = order === 'grouped' && scattered;
+    if (scan.runsReadable && selection.kind !== 'all' && (regroup || !whole)) return ownRuns(regroup ? 'grouped' : 'file');
+    if (regroup) return grouped();
     return wholeFile();
   };
 
