@@ -1,11 +1,11 @@
-import fs = require('node:fs');
-import fsPromises = require('node:fs/promises');
 import { appendFileSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, type Subscription } from 'rxjs';
 import { startEmulator, type EmulatorHandle } from '../../src/emulator';
 import { createClient } from '../../src/http/client';
 import { InputError, loadPortfolio, openPortfolio } from '../../src/input';
 import { chunkByAccount } from '../../src/streams/chunkByAccount';
+import { runBatches } from '../../src/streams/runBatches';
+import { countReads } from '../support/fileReads';
 import { collect, HEADER, scratchDir } from './helpers';
 
 const KEY = 'sk-stream-portfolio-key-01';
@@ -38,49 +38,6 @@ function editedWhileRead<T extends { positions(): AsyncIterable<unknown> }>(book
       }
     },
   };
-}
-
-/**
- * Counts what is read of `file` from now on, by a read stream or an opened handle: bytes
- * read, handles opened and closed. `restore` stops counting.
- */
-function countReads(file: string): { bytes: number; opened: number; closed: number; restore(): void } {
-  const counts = { bytes: 0, opened: 0, closed: 0, restore: () => undefined as void };
-  const realOpen = fsPromises.open;
-  const realStream = fs.createReadStream;
-  const opens = jest.spyOn(fsPromises, 'open').mockImplementation(async (...args: Parameters<typeof fsPromises.open>) => {
-    const handle = await realOpen(...args);
-    if (args[0] !== file) return handle;
-    counts.opened++;
-    const read = handle.read.bind(handle) as (...a: unknown[]) => Promise<{ bytesRead: number }>;
-    const close = handle.close.bind(handle);
-    Object.assign(handle, {
-      read: async (...a: unknown[]) => {
-        const result = await read(...a);
-        counts.bytes += result.bytesRead;
-        return result;
-      },
-      close: async () => {
-        counts.closed++;
-        return close();
-      },
-    });
-    return handle;
-  });
-  const streams = jest.spyOn(fs, 'createReadStream').mockImplementation((...args: Parameters<typeof fs.createReadStream>) => {
-    const stream = realStream(...args);
-    if (args[0] === file) {
-      counts.opened++;
-      stream.on('data', (chunk: Buffer | string) => (counts.bytes += chunk.length));
-      stream.on('close', () => counts.closed++);
-    }
-    return stream;
-  });
-  counts.restore = () => {
-    opens.mockRestore();
-    streams.mockRestore();
-  };
-  return counts;
 }
 
 /** The error `promise` rejects with (the spec fails when it resolves). */
@@ -346,6 +303,7 @@ describe('openPortfolio', () => {
           expect(sent).toEqual(expected);
           // Each row's bytes read by its own chunk only (a chunk used to read the whole file: 40 times its size).
           expect(reads.bytes).toBeLessThanOrEqual(Buffer.byteLength(text));
+          await reads.settled();
           expect(reads.opened).toBe(40);
           expect(reads.closed).toBe(40);
         } finally {
@@ -400,6 +358,7 @@ describe('openPortfolio', () => {
             expect(position.account_code).toBe('ACC000');
             break;
           }
+          await reads.settled();
           expect(reads.closed).toBe(reads.opened);
           // A row moved to another account, size and time kept.
           rewriteInPlace(file, text.replace(row('ACC001', 'C1', '11'), row('ACC002', 'C1', '11')));
@@ -410,12 +369,45 @@ describe('openPortfolio', () => {
           rewriteInPlace(file, text.slice(0, text.length - 40) + '\n'.repeat(40));
           await expect(collect(chunks[3].positions())).rejects.toThrow(/changed after it was opened/);
           expect(reads.opened).toBeGreaterThan(0);
+          await reads.settled();
           expect(reads.closed).toBe(reads.opened);
         } finally {
           reads.restore();
         }
       });
     });
+
+    it('should close the file of every chunk when a chunked run of a scattered file is unsubscribed mid-read (Ctrl-C)', async () => {
+      const lines = [HEADER];
+      for (let r = 0; r < 200; r++) for (let a = 0; a < 8; a++) lines.push(row(`ACC${a}`, `C${r}`, String(r)));
+      const file = files.write('cancelled.csv', lines.join('\n') + '\n');
+      const book = await openPortfolio(file);
+      const client = createClient({ endpoint: emulator.url, apiKey: KEY, retry: { maxRetries: 0 } });
+      let subscription: Subscription | undefined;
+      let reads = 0;
+      let cancel!: () => void;
+      const cancelled = new Promise<void>((resolve) => (cancel = resolve));
+      // Cancelled while chunks are being read (each row is a read of its own; 200 a chunk, 4 chunks at once).
+      const counted = countReads(file, () => {
+        if (++reads !== 300) return;
+        subscription?.unsubscribe();
+        cancel();
+      });
+      try {
+        const events: string[] = [];
+        subscription = runBatches(client, { payload: book, maxAccounts: 1 }, { concurrency: 4 }).subscribe({ next: (e) => events.push(e.type), error: (e: unknown) => events.push(String(e)) });
+        await cancelled;
+        await counted.settled();
+        expect(subscription.closed).toBe(true);
+        expect(reads).toBeGreaterThanOrEqual(300);
+        expect(counted.opened).toBeGreaterThanOrEqual(2);
+        expect(counted.closed).toBe(counted.opened);
+        expect(events).not.toContain('report');
+      } finally {
+        counted.restore();
+        subscription?.unsubscribe();
+      }
+    }, 10_000);
 
     it('should split a chunk into halves that read their own rows', async () => {
       const file = files.write('halves.csv', GROUPED);
