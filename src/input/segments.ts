@@ -45,8 +45,8 @@ export class SegmentFeed {
   }
 }
 
-/** Bytes per read of a segment. */
-const READ_BYTES = 64 * 1024;
+/** Bytes per push of the stream (and at most per read): 16 KB, as a CSV file is read (see csv.ts: records waiting in larger buffers grew the young generation). */
+const READ_BYTES = 16 * 1024;
 
 /**
  * The bytes of `segments` of `file`, in the order given, through one open file. Each segment
@@ -69,6 +69,10 @@ export function segmentStream(file: string, segments: Iterable<Segment>, fileSiz
   async function* bytes(): AsyncGenerator<Buffer, void, undefined> {
     const handle = await open(file, 'r');
     try {
+      // Small segments (a row or two of a shuffled file) are read into one buffer and pushed
+      // together: a push per row cost the stream, tracker and parser a round each.
+      let buffer = Buffer.allocUnsafe(READ_BYTES);
+      let used = 0;
       const list = segments[Symbol.iterator]();
       let next = list.next();
       while (next.done !== true) {
@@ -76,18 +80,29 @@ export function segmentStream(file: string, segments: Iterable<Segment>, fileSiz
         next = list.next();
         feed.push({ start: segment.start, length: segment.end - segment.start, line: segment.line });
         for (let at = segment.start; at < segment.end; ) {
-          const size = Math.min(READ_BYTES, segment.end - at);
-          const buffer = Buffer.allocUnsafe(size);
-          const { bytesRead } = await handle.read(buffer, 0, size, at);
+          if (used === buffer.length) {
+            yield buffer;
+            buffer = Buffer.allocUnsafe(READ_BYTES);
+            used = 0;
+          }
+          const size = Math.min(buffer.length - used, segment.end - at);
+          const { bytesRead } = await handle.read(buffer, used, size, at);
           if (bytesRead === 0) throw shorter();
           at += bytesRead;
-          yield bytesRead === size ? buffer : buffer.subarray(0, bytesRead);
+          used += bytesRead;
         }
         if (segment.end === fileSize && next.done !== true) {
-          feed.push({ start: Number.NaN, length: Buffer.byteLength(separator), line: Number.NaN });
-          yield Buffer.from(separator);
+          const bytes = Buffer.from(separator);
+          feed.push({ start: Number.NaN, length: bytes.length, line: Number.NaN });
+          if (used + bytes.length > buffer.length) {
+            yield buffer.subarray(0, used);
+            buffer = Buffer.allocUnsafe(READ_BYTES);
+            used = 0;
+          }
+          used += bytes.copy(buffer, used);
         }
       }
+      if (used > 0) yield buffer.subarray(0, used);
     } finally {
       await handle.close();
     }

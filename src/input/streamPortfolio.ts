@@ -257,7 +257,7 @@ interface Scan {
   readonly runsReadable: boolean;
   /** Line of each run's first record. */
   readonly runLine: Column;
-  /** The CSV header, for reading a range on its own; undefined for NDJSON (always read whole). */
+  /** The CSV header, for reading a range on its own; undefined for NDJSON (whose parts are read as segments, see runsReadable). */
   readonly header: readonly string[] | undefined;
   /** The CSV record delimiter the whole file was read with (see CsvRange). */
   readonly recordDelimiter: string | undefined;
