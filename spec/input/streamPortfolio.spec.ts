@@ -1,9 +1,11 @@
 import { appendFileSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, type Subscription } from 'rxjs';
 import { startEmulator, type EmulatorHandle } from '../../src/emulator';
 import { createClient } from '../../src/http/client';
 import { InputError, loadPortfolio, openPortfolio } from '../../src/input';
 import { chunkByAccount } from '../../src/streams/chunkByAccount';
+import { runBatches } from '../../src/streams/runBatches';
+import { countReads } from '../support/fileReads';
 import { collect, HEADER, scratchDir } from './helpers';
 
 const KEY = 'sk-stream-portfolio-key-01';
@@ -286,6 +288,134 @@ describe('openPortfolio', () => {
       const edited = editedWhileRead(second, () => rewriteInPlace(file, GROUPED.replace(row('D', 'ES', '6'), row('D', 'ES', '7')), OTHER_TIME));
       await expect(collect(edited.positions())).rejects.toThrow(/changed after it was opened: its size or modification time differs/);
     });
+
+    describe('of a file not grouped by account', () => {
+      /** `accounts` accounts of `rows` rows each, written round-robin (every account in `rows` places), `eol` line ends. */
+      function interleaved(accounts: number, rows: number, eol = '\n'): string {
+        const lines = [HEADER];
+        for (let r = 0; r < rows; r++) for (let a = 0; a < accounts; a++) lines.push(row(`ACC${String(a).padStart(3, '0')}`, `C${r}`, String(a * 10 + r)));
+        return lines.join(eol) + eol;
+      }
+      const positionsOf = (file: string) => loadPortfolio(file).then((loaded) => chunkByAccount(loaded, { maxAccounts: 1 }).map((c) => c.portfolio));
+
+      it('should read the file once in all for many chunks of one account, not once per chunk', async () => {
+        const text = interleaved(40, 3);
+        const file = files.write('interleaved-many.csv', text);
+        const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 1 });
+        expect(chunks).toHaveLength(40);
+        const expected = await positionsOf(file);
+        const reads = countReads(file);
+        try {
+          const sent = [];
+          for (const chunk of chunks) sent.push(await collect(chunk.positions()));
+          expect(sent).toEqual(expected);
+          // Each row's bytes read by its own chunk only (a chunk used to read the whole file: 40 times its size).
+          expect(reads.bytes).toBeLessThanOrEqual(Buffer.byteLength(text));
+          await reads.settled();
+          expect(reads.opened).toBe(40);
+          expect(reads.closed).toBe(40);
+        } finally {
+          reads.restore();
+        }
+      });
+
+      it('should send each chunk as chunkByAccount sends it, NDJSON with LF, CRLF and CR line ends and the last line unended', async () => {
+        const loaded = await loadPortfolio(files.write('ends-source.csv', interleaved(3, 3)));
+        const lines = loaded.portfolio.map((p) => JSON.stringify(p));
+        // readline ends a line at LF, CRLF or a CR alone: the offsets and lines found must split the same way.
+        const text = lines.map((line, i) => line + (i === lines.length - 1 ? '' : ['\n', '\r\n', '\r', '\n\n'][i % 4])).join('');
+        const file = files.write('ends.ndjson', text);
+        const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 2 });
+        const expected = chunkByAccount(await loadPortfolio(file), { maxAccounts: 2 });
+        expect(chunks.map((c) => c.accountCodes)).toEqual([['ACC000', 'ACC001'], ['ACC002']]);
+        for (const [i, chunk] of chunks.entries()) expect(await collect(chunk.positions())).toEqual(expected[i].portfolio);
+        // Halves and a subset of the whole file (file order) read their own rows too.
+        expect(await collect(chunks[0].subset(['ACC001']).positions())).toEqual(expected[0].portfolio.filter((p) => p.account_code === 'ACC001'));
+        const book = await openPortfolio(file);
+        expect(await collect(book.subset(['ACC002', 'ACC000']).positions())).toEqual(loaded.portfolio.filter((p) => p.account_code !== 'ACC001'));
+      });
+
+      it("should name the file's own line of a bad row in a chunk, CSV and NDJSON", async () => {
+        const text = interleaved(3, 3, '\r\n');
+        const csv = files.write('own-lines.csv', text);
+        const ndjson = files.write('own-lines.ndjson', (await loadPortfolio(csv)).portfolio.map((p) => JSON.stringify(p)).join('\n') + '\n');
+        for (const [file, line] of [
+          [csv, 9],
+          [ndjson, 8],
+        ] as const) {
+          utimesSync(file, ANY_TIME, ANY_TIME);
+          const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 1 });
+          // ACC001's last row (net 12) goes bad, size and time kept.
+          rewriteInPlace(file, readFileSync(file, 'utf8').replace(file === csv ? ',12\r\n' : '"12"', file === csv ? ',1x\r\n' : '"1x"'));
+          expect((await collect(chunks[0].positions())).map((p) => p.net_position)).toEqual(['0', '1', '2']);
+          const error = await failure(collect(chunks[1].positions()));
+          expect(error).toBeInstanceOf(InputError);
+          expect(error).toMatchObject({ line, field: 'net_position' });
+        }
+      });
+
+      it('should fail a chunk clearly when the file changed, and close the file whether the read ends, fails or is left early', async () => {
+        const text = interleaved(4, 2);
+        const file = files.write('changing.csv', text);
+        utimesSync(file, ANY_TIME, ANY_TIME);
+        const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 1 });
+        const reads = countReads(file);
+        try {
+          // Left after the first position (a request aborted, a run unsubscribed).
+          for await (const position of chunks[0].positions()) {
+            expect(position.account_code).toBe('ACC000');
+            break;
+          }
+          await reads.settled();
+          expect(reads.closed).toBe(reads.opened);
+          // A row moved to another account, size and time kept.
+          rewriteInPlace(file, text.replace(row('ACC001', 'C1', '11'), row('ACC002', 'C1', '11')));
+          await expect(collect(chunks[1].positions())).rejects.toThrow(/changed after it was opened: account "ACC002" was not where it was; the request was not completed/);
+          // ACC002's own rows are where they were: they are what it sends.
+          expect((await collect(chunks[2].positions())).map((p) => p.net_position)).toEqual(['20', '21']);
+          // Cut short, size kept by the time: only the rows tell.
+          rewriteInPlace(file, text.slice(0, text.length - 40) + '\n'.repeat(40));
+          await expect(collect(chunks[3].positions())).rejects.toThrow(/changed after it was opened/);
+          expect(reads.opened).toBeGreaterThan(0);
+          await reads.settled();
+          expect(reads.closed).toBe(reads.opened);
+        } finally {
+          reads.restore();
+        }
+      });
+    });
+
+    it('should close the file of every chunk when a chunked run of a scattered file is unsubscribed mid-read (Ctrl-C)', async () => {
+      const lines = [HEADER];
+      for (let r = 0; r < 200; r++) for (let a = 0; a < 8; a++) lines.push(row(`ACC${a}`, `C${r}`, String(r)));
+      const file = files.write('cancelled.csv', lines.join('\n') + '\n');
+      const book = await openPortfolio(file);
+      const client = createClient({ endpoint: emulator.url, apiKey: KEY, retry: { maxRetries: 0 } });
+      let subscription: Subscription | undefined;
+      let reads = 0;
+      let cancel!: () => void;
+      const cancelled = new Promise<void>((resolve) => (cancel = resolve));
+      // Cancelled while chunks are being read (each row is a read of its own; 200 a chunk, 4 chunks at once).
+      const counted = countReads(file, () => {
+        if (++reads !== 300) return;
+        subscription?.unsubscribe();
+        cancel();
+      });
+      try {
+        const events: string[] = [];
+        subscription = runBatches(client, { payload: book, maxAccounts: 1 }, { concurrency: 4 }).subscribe({ next: (e) => events.push(e.type), error: (e: unknown) => events.push(String(e)) });
+        await cancelled;
+        await counted.settled();
+        expect(subscription.closed).toBe(true);
+        expect(reads).toBeGreaterThanOrEqual(300);
+        expect(counted.opened).toBeGreaterThanOrEqual(2);
+        expect(counted.closed).toBe(counted.opened);
+        expect(events).not.toContain('report');
+      } finally {
+        counted.restore();
+        subscription?.unsubscribe();
+      }
+    }, 10_000);
 
     it('should split a chunk into halves that read their own rows', async () => {
       const file = files.write('halves.csv', GROUPED);

@@ -7,7 +7,10 @@
  * Chunked the same: `book.chunks(limits)` gives chunkByAccount's chunks of the loaded payload
  * (and the same halves), and `runBatches` of the opened file puts the same payloads in the
  * emulator as `runBatches` of the loaded one, with or without 413 splits, for files with
- * each account's rows together (chunks read their own byte range) or scattered.
+ * each account's rows together (chunks read their own byte range) or scattered. For a
+ * scattered file (NDJSON with any line ends too), all the chunks together read each row
+ * once, and every chunk, each of its halves down to single accounts, and any subset send
+ * the loaded positions byte for byte.
  *
  * Seed and runs: each run of this file draws a fresh seed and writes it to stderr; a failure
  * reproduces with `FC_SEED=<seed> npx jest spec/properties/streamPortfolio.spec.ts`.
@@ -18,9 +21,11 @@ import { defer, firstValueFrom, from, lastValueFrom, toArray } from 'rxjs';
 import { startEmulator, type EmulatorHandle } from '../../src/emulator';
 import { createClient, type C9Client } from '../../src/http/client';
 import { serializeStreamedPayload } from '../../src/http/serializePayload';
-import { loadPortfolio, openPortfolio } from '../../src/input';
+import type { Position } from '../../src/codecs';
+import { loadPortfolio, openPortfolio, type PortfolioFile } from '../../src/input';
 import { chunkByAccount } from '../../src/streams/chunkByAccount';
 import { runBatches, type RunBatchesConfig, type RunBatchesEvent } from '../../src/streams/runBatches';
+import { countReads } from '../support/fileReads';
 import { useHeldEmulator } from '../support/heldEmulator';
 import { announceSeed, checkProperty, describeRuns, propertySettings, timeoutFor } from '../support/fastCheck';
 import { csvStyle, csvTables, expectSameData, jsonPositions, payloadOptions, writeCsv } from './arbitraries';
@@ -64,6 +69,22 @@ const chunkCases: fc.Arbitrary<Case> = fc.oneof(
   fc.tuple(jsonPositions('mixed'), payloadOptions).map(([positions, options]): Case => ({ ext: '.json', content: JSON.stringify({ ...options, portfolio: positions }) })),
 );
 
+/**
+ * Files whose accounts' rows are in several places (rows in the generated order: accounts
+ * drawn from a small pool, so mostly interleaved), CSV in any style, NDJSON with LF, CRLF or
+ * CR line ends, blank lines, with or without a last line end: the files whose chunks read
+ * their accounts' runs of rows one after the other.
+ */
+const scatteredCases: fc.Arbitrary<Case> = fc.oneof(
+  fc.tuple(csvTables('mixed'), csvStyle).map(([table, style]): Case => ({ ext: '.csv', content: writeCsv(table, style) })),
+  fc
+    .tuple(jsonPositions('mixed'), fc.array(fc.constantFrom('\n', '\r\n', '\r', '\n\n', '\r\n  \r\n'), { minLength: 1, maxLength: 4 }), fc.boolean())
+    .map(([positions, eols, finalEol]): Case => ({
+      ext: '.ndjson',
+      content: positions.map((p, i) => JSON.stringify(p) + (i < positions.length - 1 || finalEol ? eols[i % eols.length] : '')).join(''),
+    })),
+);
+
 const chunkLimits = fc.record(
   {
     maxAccounts: fc.integer({ min: 1, max: 6 }),
@@ -75,6 +96,12 @@ const chunkLimits = fc.record(
 /** `JSON.stringify({ portfolio, ...options })` with the portfolio written first even when an option's key is an array index (which an object puts first). */
 function portfolioFirst(portfolio: unknown[], options: Record<string, unknown>): string {
   return `{"portfolio":${JSON.stringify(portfolio)}${Object.keys(options).map((key) => `,${JSON.stringify(key)}:${JSON.stringify(options[key])}`).join('')}}`;
+}
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
 }
 
 async function text(chunks: AsyncIterable<string>): Promise<string> {
@@ -153,6 +180,58 @@ describe('openPortfolio (properties)', () => {
       }),
     );
   }, timeoutFor(settings, 40, 500));
+
+  it(`should read each row once for all the chunks of a scattered file, each chunk and its halves down to one account byte for byte the loaded ones (${describeRuns(settings, 40)})`, async () => {
+    await checkProperty(
+      settings,
+      40,
+      fc.asyncProperty(scatteredCases, chunkLimits, fc.nat(), async (c, limits, pick) => {
+        const path = rig.file('scattered', c.ext);
+        writeFileSync(path, c.content);
+        try {
+          const loaded = await loadPortfolio(path).catch(() => undefined);
+          if (loaded === undefined) return;
+          const book = await openPortfolio(path);
+          const expected = chunkByAccount(loaded, limits).map((e) => e.portfolio);
+          const chunks = book.chunks(limits);
+          const reads = countReads(path);
+          const sent: Position[][] = [];
+          try {
+            for (const chunk of chunks) sent.push(await collect(chunk.positions()));
+          } finally {
+            reads.restore();
+          }
+          // Byte for byte: same positions, same order, same keys in the same order.
+          expect(JSON.stringify(sent)).toBe(JSON.stringify(expected));
+          expect(reads.bytes).toBeLessThanOrEqual(Buffer.byteLength(c.content));
+          await reads.settled();
+          expect(reads.closed).toBe(reads.opened);
+
+          // Halves (a 413) down to single accounts: the loaded chunk's positions of those accounts.
+          const halves = async (part: PortfolioFile, positions: readonly Position[]): Promise<void> => {
+            if (part.accountCodes.length < 2) return;
+            const cut = Math.ceil(part.accountCodes.length / 2);
+            for (const codes of [part.accountCodes.slice(0, cut), part.accountCodes.slice(cut)]) {
+              const kept = positions.filter((p) => codes.includes(p.account_code));
+              const half = part.subset(codes);
+              expect(JSON.stringify(await collect(half.positions()))).toBe(JSON.stringify(kept));
+              await halves(half, kept);
+            }
+          };
+          for (const [i, chunk] of chunks.entries()) await halves(chunk, expected[i]);
+
+          // A subset of the whole file (any accounts): its positions in file order.
+          const codes = book.accountCodes.filter((_, i) => ((pick >> i % 30) & 1) === 1);
+          if (codes.length > 0) {
+            const subset = book.subset(codes);
+            expect(JSON.stringify(await collect(subset.positions()))).toBe(JSON.stringify(loaded.portfolio.filter((p) => codes.includes(p.account_code))));
+          }
+        } finally {
+          rmSync(path, { force: true });
+        }
+      }),
+    );
+  }, timeoutFor(settings, 40, 800));
 
   describe('chunked runs', () => {
     let free: EmulatorHandle;

@@ -9,6 +9,7 @@ import { InputError } from './errors';
 import { CsvLineTracker } from './lineTracker';
 import { checkPosition } from './validate';
 import { fileErrorReason } from './fileErrors';
+import { SegmentFeed, segmentStream, type Segment } from './segments';
 
 /** Bytes per read of a CSV file. */
 const READ_BYTES = 4 * 1024;
@@ -79,6 +80,20 @@ export interface CsvRange {
   readonly recordDelimiter?: string;
 }
 
+/** Parts of a CSV file read one after the other as one stream (see segmentStream), each whole records, read with the file's header. */
+export interface CsvSegments {
+  /** The parts, in the order they are read. */
+  readonly list: Iterable<Segment>;
+  /** The file's size when the parts were found. */
+  readonly fileSize: number;
+  /** The file's header, as read from the whole file. */
+  readonly header: readonly string[];
+  /** The record delimiter the whole file was read with (see {@link CsvRange.recordDelimiter}); it also ends a part lacking its line end. */
+  readonly recordDelimiter: string;
+  /** The error when the file ends before a part does. */
+  readonly shorter: () => Error;
+}
+
 /** Options of {@link csvPositionGroups}. */
 export interface CsvReadOptions {
   /** The bytes to read instead of opening `file`. */
@@ -87,6 +102,8 @@ export interface CsvReadOptions {
   readonly cursor?: CsvCursor;
   /** Only these bytes of `file`, read with this header. */
   readonly range?: CsvRange;
+  /** Only these parts of `file`, in this order (a range is not given with them). */
+  readonly segments?: CsvSegments;
 }
 
 /**
@@ -106,28 +123,35 @@ export interface CsvReadOptions {
  * @param options the source, the cursor, the range
  */
 export async function* csvPositionGroups(file: string, options: CsvReadOptions = {}): AsyncGenerator<Position[], void, undefined> {
-  const { source, cursor, range } = options;
-  const tracker = range === undefined ? new CsvLineTracker() : new CsvLineTracker(range.line, range.start);
+  const { source, cursor, range, segments } = options;
+  const feed = segments === undefined ? undefined : new SegmentFeed();
+  const tracker = range === undefined ? new CsvLineTracker(1, 0, feed) : new CsvLineTracker(range.line, range.start);
+  // Read with the whole file's header and record delimiter, as a range is.
+  const part = range ?? segments;
   const parser = parse({
     // Only at the start of the file: a range starts on a record, whose first cell may begin with one.
-    bom: range === undefined,
+    bom: part === undefined,
     columns: false,
     skip_empty_lines: true,
     relax_column_count: false,
     relax_quotes: false,
     max_record_size: MAX_CSV_RECORD_BYTES,
-    ...(range?.recordDelimiter === undefined ? {} : { record_delimiter: range.recordDelimiter }),
+    ...(part?.recordDelimiter === undefined ? {} : { record_delimiter: part.recordDelimiter }),
   });
   // 4 KB reads: the parser turns a whole read into records at once, handed out as one group,
   // and the group still being written when a young collection runs survives it; bytes
   // surviving young collections are what makes V8 grow the young generation (up to 32 MB)
   // on a long file. A 16 KB read's group (~420 positions) kept ~120 KB alive at each of
   // those collections (P3 file), a 4 KB read's 5-50 KB.
-  const input = source ?? createReadStream(file, { highWaterMark: READ_BYTES, ...(range === undefined ? {} : { start: range.start, end: range.end - 1 }) });
+  const input =
+    source ??
+    (segments !== undefined && feed !== undefined
+      ? segmentStream(file, segments.list, segments.fileSize, segments.recordDelimiter, feed, segments.shorter)
+      : createReadStream(file, { highWaterMark: READ_BYTES, ...(range === undefined ? {} : { start: range.start, end: range.end - 1 }) }));
   // pipeline destroys every stage on error or early exit, so the file is closed either way.
   const records: Readable = pipeline(input, tracker, parser, () => undefined);
 
-  let header: readonly string[] | undefined = range?.header;
+  let header: readonly string[] | undefined = part?.header;
   if (cursor !== undefined) cursor.header = header;
   let index = 0;
   try {
@@ -150,7 +174,7 @@ export async function* csvPositionGroups(file: string, options: CsvReadOptions =
             }
           } else {
             // A range's first record is no header, so the parser cannot compare the counts.
-            if (range !== undefined && record.length !== header.length) {
+            if (part !== undefined && record.length !== header.length) {
               throw new InputError({ file, line }, `the record has ${record.length} fields, the header has ${header.length}`);
             }
             group.push(toPosition(record, header, file, line));

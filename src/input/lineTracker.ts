@@ -8,6 +8,7 @@
  * parser sees the bytes only after this transform, so the queue is always ahead of it.
  */
 import { Transform, type TransformCallback } from 'node:stream';
+import type { SegmentFeed } from './segments';
 
 const QUOTE = 0x22;
 const LF = 0x0a;
@@ -24,11 +25,20 @@ export class CsvLineTracker extends Transform {
   private readonly offsets: number[] = [];
   private head = 0;
 
+  /** Bytes left of the current piece of a segment stream (see {@link SegmentFeed}). */
+  private left = 0;
+
   /**
    * @param line the line the bytes start on (a range of a file read on its own starts past line 1)
    * @param offset the file offset of the first byte, so {@link startOffset} answers in file offsets
+   * @param feed the pieces of a {@link segmentStream} the bytes come from: lines and offsets
+   *   then restart at each piece's own
    */
-  constructor(line = 1, offset = 0) {
+  constructor(
+    line = 1,
+    offset = 0,
+    private readonly feed?: SegmentFeed,
+  ) {
     super();
     this.line = line;
     this.position = offset;
@@ -36,8 +46,29 @@ export class CsvLineTracker extends Transform {
 
   override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.feed === undefined) this.scan(bytes, 0, bytes.length);
+    else {
+      for (let at = 0; at < bytes.length; ) {
+        if (this.left === 0) {
+          const piece = this.feed.shift();
+          this.left = piece.length;
+          if (!Number.isNaN(piece.line)) this.line = piece.line;
+          // So that `position + i` is the file offset of byte i of this chunk.
+          this.position = piece.start - at;
+        }
+        const to = Math.min(bytes.length, at + this.left);
+        this.scan(bytes, at, to);
+        this.left -= to - at;
+        at = to;
+      }
+    }
+    this.position += bytes.length;
+    callback(null, chunk);
+  }
+
+  private scan(bytes: Buffer, from: number, to: number): void {
     // UTF-8 continuation bytes are never ASCII, so scanning bytes is safe for these three.
-    for (let i = 0; i < bytes.length; i++) {
+    for (let i = from; i < to; i++) {
       const b = bytes[i];
       if (b === LF) {
         this.line++;
@@ -53,8 +84,6 @@ export class CsvLineTracker extends Transform {
       }
       if (b === QUOTE) this.inQuotes = !this.inQuotes;
     }
-    this.position += bytes.length;
-    callback(null, chunk);
   }
 
   /**
@@ -80,6 +109,94 @@ export class CsvLineTracker extends Transform {
     const drop = index - this.head;
     if (drop >= 256) {
       this.starts.splice(0, drop);
+      this.offsets.splice(0, drop);
+      this.head = index;
+    }
+  }
+}
+
+/**
+ * A pass-through stream that records where every line starts and its line number, the lines
+ * split as `readline` splits them (LF, CRLF, or a CR alone), so a reader of readline's lines
+ * can tell the file offset of each (how `openPortfolio` finds an NDJSON account's rows) and,
+ * behind a {@link segmentStream}, the file's own line number of each.
+ */
+export class LineStartTracker extends Transform {
+  private line = 1;
+  /** File offset of byte 0 of the chunk being scanned. */
+  private position = 0;
+  /** The next byte starts a line. */
+  private pending = true;
+  /** The last byte was a CR: an LF right after it ends no other line. */
+  private sawCr = false;
+  private readonly lines: number[] = [];
+  private readonly offsets: number[] = [];
+  private head = 0;
+  /** Bytes left of the current piece of a segment stream. */
+  private left = 0;
+
+  /** @param feed the pieces of a {@link segmentStream} the bytes come from: lines and offsets then restart at each piece's own */
+  constructor(private readonly feed?: SegmentFeed) {
+    super();
+  }
+
+  override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    if (this.feed === undefined) this.scan(bytes, 0, bytes.length);
+    else {
+      for (let at = 0; at < bytes.length; ) {
+        if (this.left === 0) {
+          const piece = this.feed.shift();
+          this.left = piece.length;
+          if (!Number.isNaN(piece.line)) this.line = piece.line;
+          this.position = piece.start - at;
+        }
+        const to = Math.min(bytes.length, at + this.left);
+        this.scan(bytes, at, to);
+        this.left -= to - at;
+        at = to;
+      }
+    }
+    this.position += bytes.length;
+    callback(null, chunk);
+  }
+
+  private scan(bytes: Buffer, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      const b = bytes[i];
+      if (b === LF && this.sawCr) {
+        this.sawCr = false;
+        continue;
+      }
+      this.sawCr = false;
+      if (this.pending) {
+        this.lines.push(this.line);
+        this.offsets.push(this.position + i);
+        this.pending = false;
+      }
+      if (b === LF || b === CR) {
+        this.line++;
+        this.pending = true;
+        this.sawCr = b === CR;
+      }
+    }
+  }
+
+  /** The line number of line `index` (0 = the first line the stream holds), or undefined when not seen. */
+  lineOf(index: number): number | undefined {
+    return this.lines[index - this.head];
+  }
+
+  /** The file offset of line `index`'s first byte (NaN in a separator a segment stream added), or undefined when not seen. */
+  offsetOf(index: number): number | undefined {
+    return this.offsets[index - this.head];
+  }
+
+  /** Forgets the lines before line `index` (in batches, as {@link CsvLineTracker.release}). */
+  release(index: number): void {
+    const drop = index - this.head;
+    if (drop >= 256) {
+      this.lines.splice(0, drop);
       this.offsets.splice(0, drop);
       this.head = index;
     }

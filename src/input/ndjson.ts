@@ -2,13 +2,33 @@
  * NDJSON portfolio files (one JSON position per line), read as a stream.
  */
 import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
+import { createInterface, type Interface } from 'node:readline';
+import { pipeline, type Readable } from 'node:stream';
 import type { Position } from '../codecs';
 import { InputError } from './errors';
 import { checkPosition } from './validate';
 import { fileErrorReason } from './fileErrors';
 import { formatJsonPath, jsonSyntaxError, silentChange } from './jsonScan';
+import { LineStartTracker } from './lineTracker';
+import { SegmentFeed, segmentStream, type Segment } from './segments';
+
+/** Where the position last yielded by {@link ndjsonPositions} is; set before each position. */
+export interface NdjsonCursor {
+  /** Its line. */
+  line: number;
+  /** Its line's first byte's offset in the file (NaN when it could not be told). */
+  offset?: number;
+}
+
+/** Parts of an NDJSON file read one after the other (see segmentStream), each starting on a line. */
+export interface NdjsonSegments {
+  /** The parts, in the order they are read. */
+  readonly list: Iterable<Segment>;
+  /** The file's size when the parts were found. */
+  readonly fileSize: number;
+  /** The error when the file ends before a part does. */
+  readonly shorter: () => Error;
+}
 
 /**
  * Reads an NDJSON portfolio as a stream of positions: one JSON object per line, in file
@@ -31,27 +51,39 @@ export function readNdjsonPositions(file: string, source?: Readable): AsyncGener
 }
 
 /**
- * {@link readNdjsonPositions}, telling the line of each position through `cursor` (set before it is yielded).
+ * {@link readNdjsonPositions}, telling the line (and byte offset) of each position through
+ * `cursor` (set before it is yielded), or of some parts of the file only (how `openPortfolio`
+ * reads a chunk of a file it has already checked), errors naming the file's own lines.
  *
  * Example: `for await (const p of ndjsonPositions('book.ndjson', undefined, cursor)) lines.push(cursor.line);`
  *
  * @param file path of the NDJSON file
  * @param source the bytes to read instead of opening `file`
- * @param cursor told the line of each position
+ * @param cursor told the line and offset of each position
+ * @param segments only these parts of `file`
  */
-export async function* ndjsonPositions(file: string, source?: Readable, cursor?: { line: number }): AsyncGenerator<Position, void, undefined> {
-  const input = source ?? createReadStream(file);
-  const lines = createInterface({ input, crlfDelay: Infinity });
+export async function* ndjsonPositions(file: string, source?: Readable, cursor?: NdjsonCursor, segments?: NdjsonSegments): AsyncGenerator<Position, void, undefined> {
+  const feed = segments === undefined ? undefined : new SegmentFeed();
+  const input = source ?? (segments !== undefined && feed !== undefined ? segmentStream(file, segments.list, segments.fileSize, '\n', feed, segments.shorter) : createReadStream(file));
+  // Offsets and the parts' own line numbers only when asked for: a plain read is left as it was.
+  const tracker = cursor !== undefined || feed !== undefined ? new LineStartTracker(feed) : undefined;
   // readline does not forward the input's errors (a missing file): turn them into one here.
   let streamError: unknown;
-  input.once('error', (error: unknown) => {
+  let lines: Interface | undefined;
+  const fail = (error: unknown): void => {
     streamError = error;
-    lines.close();
-  });
+    lines?.close();
+  };
+  const read = tracker === undefined ? input : pipeline(input, tracker, (error) => error && fail(error));
+  lines = createInterface({ input: read, crlfDelay: Infinity });
+  // After readline's own listener, which hands the error to the loop: closing first left it unheard (an uncaught error).
+  if (tracker === undefined) input.once('error', fail);
   let lineNumber = 0;
+  let index = -1;
   try {
     for await (const raw of lines) {
-      lineNumber++;
+      index++;
+      lineNumber = feed === undefined ? lineNumber + 1 : (tracker?.lineOf(index) ?? lineNumber + 1);
       const text = lineNumber === 1 && raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
       if (text.trim() === '') continue;
       let value: unknown;
@@ -66,7 +98,12 @@ export async function* ndjsonPositions(file: string, source?: Readable, cursor?:
       }
       const change = silentChange(text, value);
       if (change !== undefined) throw new InputError({ file, line: lineNumber, field: formatJsonPath(change.path) }, change.reason);
-      if (cursor !== undefined) cursor.line = lineNumber;
+      if (cursor !== undefined) {
+        cursor.line = lineNumber;
+        // A line the tracker split otherwise than readline gets no offset (never read on its own).
+        if (tracker !== undefined) cursor.offset = tracker.lineOf(index) === lineNumber ? (tracker.offsetOf(index) ?? Number.NaN) : Number.NaN;
+      }
+      tracker?.release(index);
       yield checkPosition(value, (field) => ({ file, line: lineNumber, field }));
     }
     if (streamError !== undefined) throw streamError;
@@ -76,5 +113,6 @@ export async function* ndjsonPositions(file: string, source?: Readable, cursor?:
   } finally {
     lines.close();
     input.destroy();
+    tracker?.destroy();
   }
 }

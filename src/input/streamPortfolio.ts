@@ -9,8 +9,9 @@ import { groupedPositions } from '../http/serializePayload';
 import { csvPositionGroups, type CsvCursor, type CsvRange } from './csv';
 import { InputError } from './errors';
 import { fileErrorReason } from './fileErrors';
+import type { Segment } from './segments';
 import { readJsonPortfolio } from './json';
-import { ndjsonPositions } from './ndjson';
+import { ndjsonPositions, type NdjsonCursor, type NdjsonSegments } from './ndjson';
 import { resolveFormat, type InputFormat, type LoadPortfolioOptions } from './loadPortfolio';
 
 /**
@@ -48,9 +49,10 @@ export interface PortfolioFile extends ChunkableRequest {
    * accounts and ≤ `maxBytes` bytes of JSON each, an account never split, accounts in order
    * of first appearance, each account's positions together), without reading the file
    * again: the sizes were counted when it was opened. Each chunk reads its positions when
-   * sent: in a file where each account's rows are together (the usual export) only its own
-   * bytes of the file, otherwise the whole file, and it then holds its own positions to
-   * send each account's together.
+   * sent, only its own rows of the file: in a file where each account's rows are together
+   * (the usual export) one byte range, otherwise each of its accounts' runs of rows in turn
+   * (so all the chunks together read the file once, whatever its order, and none holds its
+   * positions).
    *
    * @param config `maxAccounts` and/or `maxBytes`
    * @throws TypeError when a limit is not a positive integer
@@ -231,11 +233,21 @@ interface Scan {
    * file; undefined when every account is one run (run `i` is account `i`).
    */
   readonly accountRun: Int32Array | undefined;
+  /**
+   * Each account's runs in file order, `runs[first[a]]` to `runs[first[a + 1] - 1]`, when
+   * some account is in several places; undefined when every account is one run.
+   */
+  readonly runsOfAccount: { readonly first: Uint32Array; readonly runs: Uint32Array } | undefined;
   /** File offset of each run's first record (NaN: unknown, no range reads). */
   readonly runOffset: Column;
+  /**
+   * Every run's offset is known (and, for CSV, the header and record delimiter): the rows of
+   * any set of accounts can be read on their own (see segmentStream).
+   */
+  readonly runsReadable: boolean;
   /** Line of each run's first record. */
   readonly runLine: Column;
-  /** The CSV header, for reading a range on its own; undefined for NDJSON (always read whole). */
+  /** The CSV header, for reading a range on its own; undefined for NDJSON (whose parts are read as segments, see runsReadable). */
   readonly header: readonly string[] | undefined;
   /** The CSV record delimiter the whole file was read with (see CsvRange). */
   readonly recordDelimiter: string | undefined;
@@ -303,6 +315,7 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   const cursor: CsvCursor = { lines: [], offsets: [], header: undefined };
   let positionCount = 0;
   let previous: string | undefined;
+  let offsetsKnown = true;
   for await (const group of format === 'csv' ? csvPositionGroups(file, { cursor }) : ndjsonGroups(file, cursor)) {
     for (let i = 0; i < group.length; i++) {
       const position = group[i];
@@ -311,6 +324,7 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
         previous = position.account_code;
         codes.push(previous);
         runOffset.push(cursor.offsets[i]);
+        if (!Number.isFinite(cursor.offsets[i])) offsetsKnown = false;
         runLine.push(cursor.lines[i]);
         runPositions.push(0);
         runBytes.push(0);
@@ -322,23 +336,29 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   }
   if (positionCount === 0) throw new InputError({ file }, 'the file holds no positions');
   const runs = codes.strings();
-  const scan = scanOf(runs, positionCount, runPositions, runBytes, runOffset, runLine, cursor.header, cursor.recordDelimiter, stamp);
+  const runsReadable = offsetsKnown && (format === 'ndjson' || (cursor.header !== undefined && cursor.recordDelimiter !== undefined));
+  const scan = scanOf(runs, positionCount, runPositions, runBytes, runOffset, runLine, cursor.header, cursor.recordDelimiter, stamp, runsReadable);
   return streamedPortfolioFile(file, format, scan, { kind: 'all' }, 'file', {});
 }
 
-/** The positions of an NDJSON file one per group, each one's line told through `cursor` (no offsets: never read by range). */
-async function* ndjsonGroups(file: string, cursor: CsvCursor): AsyncGenerator<Position[], void, undefined> {
-  const at = { line: 0 };
-  for await (const position of ndjsonPositions(file, undefined, at)) {
-    cursor.lines[0] = at.line;
-    cursor.offsets[0] = Number.NaN;
+/**
+ * The positions of an NDJSON file (or of some parts of it) one per group, each one's line and
+ * offset told through `cursor` when given.
+ */
+async function* ndjsonGroups(file: string, cursor?: CsvCursor, segments?: NdjsonSegments): AsyncGenerator<Position[], void, undefined> {
+  const at: NdjsonCursor = { line: 0, offset: Number.NaN };
+  for await (const position of ndjsonPositions(file, undefined, cursor === undefined ? undefined : at, segments)) {
+    if (cursor !== undefined) {
+      cursor.lines[0] = at.line;
+      cursor.offsets[0] = at.offset ?? Number.NaN;
+    }
     yield [position];
   }
 }
 
 /** The positions of a CSV or NDJSON file, a group at a time (see csvPositionGroups). */
 function positionGroupsOf(file: string, format: Exclude<InputFormat, 'json'>): AsyncGenerator<Position[], void, undefined> {
-  return format === 'csv' ? csvPositionGroups(file) : ndjsonGroups(file, { lines: [], offsets: [], header: undefined });
+  return format === 'csv' ? csvPositionGroups(file) : ndjsonGroups(file);
 }
 
 /**
@@ -372,8 +392,9 @@ function scanOf(
   header: readonly string[] | undefined,
   recordDelimiter: string | undefined,
   stamp: FileStamp,
+  runsReadable: boolean,
 ): Scan {
-  const base = { positionCount, runOffset, runLine, header, recordDelimiter, stamp };
+  const base = { positionCount, runOffset, runLine, header, recordDelimiter, stamp, runsReadable, runsOfAccount: undefined };
   // A file sorted by account: every account one run, looked up in `runs` itself, and no
   // index arrays made (1.6 MB outside the heap for 200,000 runs, freed only once their
   // wrappers are collected, which was still to come when the submit started).
@@ -416,7 +437,14 @@ function scanOf(
   const bySorted = new Uint32Array(groups);
   let k = 0;
   for (let i = 0; i < order.length; i++) if (firstRun[order[i]] === order[i]) bySorted[k++] = accountOfRun[order[i]];
-  return { ...base, accountCodes, bySorted, accountPositions, accountBytes, accountRun };
+  // Each account's runs together, in file order (a counting sort of the runs by account).
+  const first = new Uint32Array(groups + 1);
+  for (let run = 0; run < runs.length; run++) first[accountOfRun[run] + 1]++;
+  for (let account = 0; account < groups; account++) first[account + 1] += first[account];
+  const next = first.slice(0, groups);
+  const byAccount = new Uint32Array(runs.length);
+  for (let run = 0; run < runs.length; run++) byAccount[next[accountOfRun[run]]++] = run;
+  return { ...base, accountCodes, bySorted, accountPositions, accountBytes, accountRun, runsOfAccount: { first, runs: byAccount } };
 }
 
 /**
@@ -509,6 +537,43 @@ function byteRange(scan: Scan, selection: Selection): CsvRange | undefined {
   return { start, end, line: scan.runLine.get(first), header: scan.header, recordDelimiter: scan.recordDelimiter };
 }
 
+/**
+ * The parts of the file holding the rows of `accounts` (ascending `accountCodes` indexes):
+ * each account's runs in turn (`grouped`, the order chunkByAccount gives), or every run in
+ * file order (`file`). Runs next to each other in the file are one part.
+ */
+function* runSegments(scan: Scan, accounts: Iterable<number>, order: 'file' | 'grouped'): Generator<Segment, void, undefined> {
+  const { runOffset, runLine, runsOfAccount } = scan;
+  const end = (run: number): number => (run + 1 < runOffset.length ? runOffset.get(run + 1) : scan.stamp.size);
+  let pending: { start: number; end: number; line: number } | undefined;
+  /** The runs in the order they are read, adjacent ones joined. */
+  function* add(run: number): Generator<Segment, void, undefined> {
+    const start = runOffset.get(run);
+    if (pending !== undefined && pending.end === start) {
+      pending.end = end(run);
+      return;
+    }
+    if (pending !== undefined) yield pending;
+    pending = { start, end: end(run), line: runLine.get(run) };
+  }
+  if (runsOfAccount === undefined) {
+    // Every account one run, run `i` of account `i` (accountRun is undefined then too): both orders are one.
+    for (const account of accounts) yield* add(account);
+  } else if (order === 'grouped') {
+    for (const account of accounts) {
+      for (let i = runsOfAccount.first[account]; i < runsOfAccount.first[account + 1]; i++) yield* add(runsOfAccount.runs[i]);
+    }
+  } else {
+    const list: number[] = [];
+    for (const account of accounts) {
+      for (let i = runsOfAccount.first[account]; i < runsOfAccount.first[account + 1]; i++) list.push(runsOfAccount.runs[i]);
+    }
+    const runs = Uint32Array.from(list).sort();
+    for (const run of runs) yield* add(run);
+  }
+  if (pending !== undefined) yield pending;
+}
+
 /** A selection of consecutive accounts as a range (how a chunk's halves stay byte ranges). */
 function normalized(scan: Scan, codes: readonly string[]): Selection {
   const indexes = codes.map((code) => accountIndex(scan, code)).sort((a, b) => a - b);
@@ -539,6 +604,10 @@ function streamedPortfolioFile(
     if (indexes !== undefined) indexes.forEach(f);
     else for (let i = (selected as { from: number }).from; i < (selected as { to: number }).to; i++) f(i);
   };
+  function* selectedIndexes(): Generator<number, void, undefined> {
+    if (indexes !== undefined) yield* indexes;
+    else for (let i = (selected as { from: number }).from; i < (selected as { to: number }).to; i++) yield i;
+  }
   let expected = 0;
   let scattered = false;
   eachSelected((account) => {
@@ -629,9 +698,57 @@ function streamedPortfolioFile(
   }
 
   /**
+   * Only the rows of the selected accounts, each run of rows read where the scan found it
+   * (in the order positions() gives them: grouped by account, or in file order), from the
+   * very same file. Reads each byte of those rows once and no other: a chunk of a file not
+   * grouped by account no longer reads the whole file (4,000 interleaved rows in chunks of
+   * one account each read the file 2,000 times), nor holds its positions to group them.
+   */
+  async function* ownRuns(runOrder: 'file' | 'grouped'): AsyncGenerator<Position[], void, undefined> {
+    await checkSameFile(file, scan.stamp, changed);
+    const list = runSegments(scan, selectedIndexes(), runOrder);
+    const shorter = (): InputError => changed('it ends before a row read then');
+    const fileSize = scan.stamp.size;
+    const read =
+      format === 'csv'
+        ? csvPositionGroups(file, { segments: { list, fileSize, header: scan.header ?? [], recordDelimiter: scan.recordDelimiter ?? '\n', shorter } })
+        : ndjsonGroups(file, undefined, { list, fileSize, shorter });
+    let count = 0;
+    let previous: string | undefined;
+    let last = -1;
+    for await (const group of read) {
+      let failure: InputError | undefined;
+      let end = 0;
+      for (; end < group.length; end++) {
+        const code = group[end].account_code;
+        if (code !== previous) {
+          const at = accountIndex(scan, code);
+          // Grouped: an account's rows all come before the next account's.
+          if (!isKept(code) || (runOrder === 'grouped' && at < last)) {
+            failure = changed(`account ${JSON.stringify(code)} was not where it was`);
+            break;
+          }
+          previous = code;
+          last = at;
+        }
+        count++;
+        if (count > expected) {
+          failure = changed(`these accounts hold more than the ${expected} positions read then`);
+          break;
+        }
+      }
+      if (end > 0) yield end === group.length ? group : group.slice(0, end);
+      if (failure !== undefined) throw failure;
+    }
+    if (count !== expected) throw changed(`${expected} positions of these accounts read then, ${count} now`);
+    await checkSameFile(file, scan.stamp, changed);
+  }
+
+  /**
    * Each account's positions together, accounts in order of first appearance (as
    * chunkByAccount gives them): the selection's positions are held until the file is read,
-   * as a loaded chunk holds them.
+   * as a loaded chunk holds them. Only for a file whose rows could not be located when it
+   * was opened (a CSV file with CR-only line ends).
    */
   async function* grouped(): AsyncGenerator<Position[], void, undefined> {
     const byAccount = new Map<string, Position[]>(accountCodes.map((code) => [code, []]));
@@ -639,10 +756,13 @@ function streamedPortfolioFile(
     for (const group of byAccount.values()) if (group.length > 0) yield group;
   }
 
+  const whole = selection.kind === 'all' || (selection.kind === 'range' && selection.from === 0 && selection.to === scan.accountCodes.length);
   const groups = (): AsyncGenerator<Position[], void, undefined> => {
-    if (range !== undefined && !(selection.kind === 'range' && selection.from === 0 && selection.to === scan.accountCodes.length)) return ownRange(range);
+    if (range !== undefined && !whole) return ownRange(range);
     // An account in several places: file order is not the grouped order a chunk has.
-    if (order === 'grouped' && scattered) return grouped();
+    const regroup = order === 'grouped' && scattered;
+    if (scan.runsReadable && selection.kind !== 'all' && (regroup || !whole)) return ownRuns(regroup ? 'grouped' : 'file');
+    if (regroup) return grouped();
     return wholeFile();
   };
 
