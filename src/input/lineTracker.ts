@@ -14,34 +14,37 @@ const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** A pass-through stream that records the start line of every non-empty CSV record. */
-export class CsvLineTracker extends Transform {
-  private line: number;
-  /** File offset of the next byte. */
-  private position: number;
-  private inQuotes = false;
-  private atRecordStart = true;
-  private readonly starts: number[] = [];
+/**
+ * What both trackers share: a pass-through stream that queues, for each record or line it
+ * finds, the line it starts on and its file offset, and restarts both at each piece of a
+ * {@link segmentStream} when it reads one.
+ */
+abstract class StartTracker extends Transform {
+  protected line: number;
+  /** File offset of byte 0 of the chunk being scanned. */
+  protected position: number;
+  private readonly lines: number[] = [];
   private readonly offsets: number[] = [];
   private head = 0;
-
   /** Bytes left of the current piece of a segment stream (see {@link SegmentFeed}). */
   private left = 0;
 
-  /**
-   * @param line the line the bytes start on (a range of a file read on its own starts past line 1)
-   * @param offset the file offset of the first byte, so {@link startOffset} answers in file offsets
-   * @param feed the pieces of a {@link segmentStream} the bytes come from: lines and offsets
-   *   then restart at each piece's own
-   */
   constructor(
-    line = 1,
-    offset = 0,
-    private readonly feed?: SegmentFeed,
+    line: number,
+    offset: number,
+    private readonly feed: SegmentFeed | undefined,
   ) {
     super();
     this.line = line;
     this.position = offset;
+  }
+
+  /** Scans bytes `from` to `to` of `bytes` (byte i is at file offset `position + i`), calling {@link found} for each start. */
+  protected abstract scan(bytes: Buffer, from: number, to: number): void;
+
+  protected found(at: number): void {
+    this.lines.push(this.line);
+    this.offsets.push(this.position + at);
   }
 
   override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -66,7 +69,46 @@ export class CsvLineTracker extends Transform {
     callback(null, chunk);
   }
 
-  private scan(bytes: Buffer, from: number, to: number): void {
+  protected lineAt(index: number): number | undefined {
+    return this.lines[index - this.head];
+  }
+
+  protected offsetAt(index: number): number | undefined {
+    return this.offsets[index - this.head];
+  }
+
+  /**
+   * Forgets the starts before number `index`: a million-row file keeps only a few.
+   * Often (every 256): queues left to grow to thousands of entries outlived young
+   * collections, and with a few files read at once (chunks of a file sent concurrently)
+   * that was ~100 KB promoted to the old generation per collection.
+   */
+  release(index: number): void {
+    const drop = index - this.head;
+    if (drop >= 256) {
+      this.lines.splice(0, drop);
+      this.offsets.splice(0, drop);
+      this.head = index;
+    }
+  }
+}
+
+/** A pass-through stream that records the start line of every non-empty CSV record. */
+export class CsvLineTracker extends StartTracker {
+  private inQuotes = false;
+  private atRecordStart = true;
+
+  /**
+   * @param line the line the bytes start on (a range of a file read on its own starts past line 1)
+   * @param offset the file offset of the first byte, so {@link startOffset} answers in file offsets
+   * @param feed the pieces of a {@link segmentStream} the bytes come from: lines and offsets
+   *   then restart at each piece's own
+   */
+  constructor(line = 1, offset = 0, feed?: SegmentFeed) {
+    super(line, offset, feed);
+  }
+
+  protected scan(bytes: Buffer, from: number, to: number): void {
     // UTF-8 continuation bytes are never ASCII, so scanning bytes is safe for these three.
     for (let i = from; i < to; i++) {
       const b = bytes[i];
@@ -78,8 +120,7 @@ export class CsvLineTracker extends Transform {
       // A CR belongs to a CRLF line end: an empty CRLF line must not count as a record.
       if (b === CR && this.atRecordStart) continue;
       if (this.atRecordStart) {
-        this.starts.push(this.line);
-        this.offsets.push(this.position + i);
+        this.found(i);
         this.atRecordStart = false;
       }
       if (b === QUOTE) this.inQuotes = !this.inQuotes;
@@ -91,27 +132,12 @@ export class CsvLineTracker extends Transform {
    * see it (a file with CR-only line ends).
    */
   startLine(index: number): number | undefined {
-    return this.starts[index - this.head];
+    return this.lineAt(index);
   }
 
   /** The file offset of record `index`'s first byte, or undefined as for {@link startLine}. */
   startOffset(index: number): number | undefined {
-    return this.offsets[index - this.head];
-  }
-
-  /**
-   * Forgets the start lines before record `index`: a million-row file keeps only a few.
-   * Often (every 256 records): queues left to grow to thousands of entries outlived young
-   * collections, and with a few files read at once (chunks of a file sent concurrently)
-   * that was ~100 KB promoted to the old generation per collection.
-   */
-  release(index: number): void {
-    const drop = index - this.head;
-    if (drop >= 256) {
-      this.starts.splice(0, drop);
-      this.offsets.splice(0, drop);
-      this.head = index;
-    }
+    return this.offsetAt(index);
   }
 }
 
@@ -121,47 +147,18 @@ export class CsvLineTracker extends Transform {
  * can tell the file offset of each (how `openPortfolio` finds an NDJSON account's rows) and,
  * behind a {@link segmentStream}, the file's own line number of each.
  */
-export class LineStartTracker extends Transform {
-  private line = 1;
-  /** File offset of byte 0 of the chunk being scanned. */
-  private position = 0;
+export class LineStartTracker extends StartTracker {
   /** The next byte starts a line. */
   private pending = true;
   /** The last byte was a CR: an LF right after it ends no other line. */
   private sawCr = false;
-  private readonly lines: number[] = [];
-  private readonly offsets: number[] = [];
-  private head = 0;
-  /** Bytes left of the current piece of a segment stream. */
-  private left = 0;
 
   /** @param feed the pieces of a {@link segmentStream} the bytes come from: lines and offsets then restart at each piece's own */
-  constructor(private readonly feed?: SegmentFeed) {
-    super();
+  constructor(feed?: SegmentFeed) {
+    super(1, 0, feed);
   }
 
-  override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    if (this.feed === undefined) this.scan(bytes, 0, bytes.length);
-    else {
-      for (let at = 0; at < bytes.length; ) {
-        if (this.left === 0) {
-          const piece = this.feed.shift();
-          this.left = piece.length;
-          if (!Number.isNaN(piece.line)) this.line = piece.line;
-          this.position = piece.start - at;
-        }
-        const to = Math.min(bytes.length, at + this.left);
-        this.scan(bytes, at, to);
-        this.left -= to - at;
-        at = to;
-      }
-    }
-    this.position += bytes.length;
-    callback(null, chunk);
-  }
-
-  private scan(bytes: Buffer, from: number, to: number): void {
+  protected scan(bytes: Buffer, from: number, to: number): void {
     for (let i = from; i < to; i++) {
       const b = bytes[i];
       if (b === LF && this.sawCr) {
@@ -170,8 +167,7 @@ export class LineStartTracker extends Transform {
       }
       this.sawCr = false;
       if (this.pending) {
-        this.lines.push(this.line);
-        this.offsets.push(this.position + i);
+        this.found(i);
         this.pending = false;
       }
       if (b === LF || b === CR) {
@@ -184,21 +180,11 @@ export class LineStartTracker extends Transform {
 
   /** The line number of line `index` (0 = the first line the stream holds), or undefined when not seen. */
   lineOf(index: number): number | undefined {
-    return this.lines[index - this.head];
+    return this.lineAt(index);
   }
 
   /** The file offset of line `index`'s first byte (NaN in a separator a segment stream added), or undefined when not seen. */
   offsetOf(index: number): number | undefined {
-    return this.offsets[index - this.head];
-  }
-
-  /** Forgets the lines before line `index` (in batches, as {@link CsvLineTracker.release}). */
-  release(index: number): void {
-    const drop = index - this.head;
-    if (drop >= 256) {
-      this.lines.splice(0, drop);
-      this.offsets.splice(0, drop);
-      this.head = index;
-    }
+    return this.offsetAt(index);
   }
 }

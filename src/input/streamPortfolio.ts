@@ -667,52 +667,13 @@ function streamedPortfolioFile(
     await checkSameFile(file, scan.stamp, changed);
   }
 
-  /** Only the bytes of the selected accounts' rows (see byteRange), from the very same file. */
-  async function* ownRange(from: CsvRange): AsyncGenerator<Position[], void, undefined> {
-    await checkSameFile(file, scan.stamp, changed);
-    let count = 0;
-    let previous: string | undefined;
-    for await (const group of csvPositionGroups(file, { range: from })) {
-      let failure: InputError | undefined;
-      let end = 0;
-      for (; end < group.length; end++) {
-        const code = group[end].account_code;
-        if (code !== previous) {
-          if (!isKept(code)) {
-            failure = changed(`account ${JSON.stringify(code)} was not where it was`);
-            break;
-          }
-          previous = code;
-        }
-        count++;
-        if (count > expected) {
-          failure = changed(`these accounts hold more than the ${expected} positions read then`);
-          break;
-        }
-      }
-      if (end > 0) yield end === group.length ? group : group.slice(0, end);
-      if (failure !== undefined) throw failure;
-    }
-    if (count !== expected) throw changed(`${expected} positions of these accounts read then, ${count} now`);
-    await checkSameFile(file, scan.stamp, changed);
-  }
-
   /**
-   * Only the rows of the selected accounts, each run of rows read where the scan found it
-   * (in the order positions() gives them: grouped by account, or in file order), from the
-   * very same file. Reads each byte of those rows once and no other: a chunk of a file not
-   * grouped by account no longer reads the whole file (4,000 interleaved rows in chunks of
-   * one account each read the file 2,000 times), nor holds its positions to group them.
+   * The selected accounts' rows as `read` gives them (only those rows of the file), from the
+   * very same file, checked against what was counted when it was opened; `inGroups`: an
+   * account's rows must also all come before the next account's.
    */
-  async function* ownRuns(runOrder: 'file' | 'grouped'): AsyncGenerator<Position[], void, undefined> {
+  async function* ownRows(read: AsyncIterable<Position[]>, inGroups: boolean): AsyncGenerator<Position[], void, undefined> {
     await checkSameFile(file, scan.stamp, changed);
-    const list = runSegments(scan, selectedIndexes(), runOrder);
-    const shorter = (): InputError => changed('it ends before a row read then');
-    const fileSize = scan.stamp.size;
-    const read =
-      format === 'csv'
-        ? csvPositionGroups(file, { segments: { list, fileSize, header: scan.header ?? [], recordDelimiter: scan.recordDelimiter ?? '\n', shorter } })
-        : ndjsonGroups(file, undefined, { list, fileSize, shorter });
     let count = 0;
     let previous: string | undefined;
     let last = -1;
@@ -722,9 +683,8 @@ function streamedPortfolioFile(
       for (; end < group.length; end++) {
         const code = group[end].account_code;
         if (code !== previous) {
-          const at = accountIndex(scan, code);
-          // Grouped: an account's rows all come before the next account's.
-          if (!isKept(code) || (runOrder === 'grouped' && at < last)) {
+          const at = inGroups ? accountIndex(scan, code) : -1;
+          if (!isKept(code) || at < last) {
             failure = changed(`account ${JSON.stringify(code)} was not where it was`);
             break;
           }
@@ -743,6 +703,27 @@ function streamedPortfolioFile(
     if (count !== expected) throw changed(`${expected} positions of these accounts read then, ${count} now`);
     await checkSameFile(file, scan.stamp, changed);
   }
+
+  /** Only the bytes of the selected accounts' rows (see byteRange), from the very same file. */
+  const ownRange = (from: CsvRange): AsyncGenerator<Position[], void, undefined> => ownRows(csvPositionGroups(file, { range: from }), false);
+
+  /**
+   * Only the rows of the selected accounts, each run of rows read where the scan found it
+   * (in the order positions() gives them: grouped by account, or in file order), from the
+   * very same file. Reads each byte of those rows once and no other: a chunk of a file not
+   * grouped by account no longer reads the whole file (4,000 interleaved rows in chunks of
+   * one account each read the file 2,000 times), nor holds its positions to group them.
+   */
+  const ownRuns = (runOrder: 'file' | 'grouped'): AsyncGenerator<Position[], void, undefined> => {
+    const list = runSegments(scan, selectedIndexes(), runOrder);
+    const shorter = (): InputError => changed('it ends before a row read then');
+    const fileSize = scan.stamp.size;
+    const read =
+      format === 'csv'
+        ? csvPositionGroups(file, { segments: { list, fileSize, header: scan.header ?? [], recordDelimiter: scan.recordDelimiter ?? '\n', shorter } })
+        : ndjsonGroups(file, undefined, { list, fileSize, shorter });
+    return ownRows(read, runOrder === 'grouped');
+  };
 
   /**
    * Each account's positions together, accounts in order of first appearance (as
