@@ -252,6 +252,22 @@ describe('openPortfolio', () => {
       for (const [i, chunk] of chunks.entries()) expect(await collect(chunk.positions())).toEqual(expected[i].portfolio);
     });
 
+    it('should read each chunk of a file whose byte-order mark stands alone above the header, grouped or not', async () => {
+      // The scan took the BOM's line for a record, so every row's offset was its previous record's: a chunk read the header
+      // as a row, or failed with "the file changed" on a file that had not.
+      for (const [name, text] of [
+        ['bom-grouped.csv', `\ufeff\r\n${GROUPED}`],
+        ['bom-interleaved.csv', `\ufeff\n\n${CSV}`],
+      ]) {
+        const file = files.write(name, text);
+        const book = await openPortfolio(file);
+        const expected = chunkByAccount(await loadPortfolio(file), { maxAccounts: 1 });
+        const chunks = book.chunks({ maxAccounts: 1 });
+        expect(chunks).toHaveLength(expected.length);
+        for (const [i, chunk] of chunks.entries()) expect(await collect(chunk.positions())).toEqual(expected[i].portfolio);
+      }
+    });
+
     it("should group an interleaved file's accounts in each chunk, as chunkByAccount does", async () => {
       const file = files.write('interleaved.csv', CSV);
       const chunks = (await openPortfolio(file)).chunks({ maxAccounts: 2 });

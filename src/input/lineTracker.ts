@@ -13,6 +13,8 @@ import type { SegmentFeed } from './segments';
 const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
+/** UTF-8 byte-order mark. */
+const BOM = [0xef, 0xbb, 0xbf];
 
 /** A pass-through stream that records the start line of every non-empty CSV record. */
 export class CsvLineTracker extends Transform {
@@ -27,21 +29,31 @@ export class CsvLineTracker extends Transform {
 
   /** Bytes left of the current piece of a segment stream (see {@link SegmentFeed}). */
   private left = 0;
+  /**
+   * Bytes of a leading byte-order mark matched so far, or -1 once past it. The parser drops
+   * the mark, so it starts no record: counted as one, a mark on a line of its own above the
+   * header (blank lines before the header are skipped) shifted every record's line and
+   * offset to its previous record's.
+   */
+  private bomMatched: number;
 
   /**
    * @param line the line the bytes start on (a range of a file read on its own starts past line 1)
    * @param offset the file offset of the first byte, so {@link startOffset} answers in file offsets
    * @param feed the pieces of a {@link segmentStream} the bytes come from: lines and offsets
    *   then restart at each piece's own
+   * @param bom the bytes may start with a byte-order mark the parser drops (the start of a file)
    */
   constructor(
     line = 1,
     offset = 0,
     private readonly feed?: SegmentFeed,
+    bom = false,
   ) {
     super();
     this.line = line;
     this.position = offset;
+    this.bomMatched = bom ? 0 : -1;
   }
 
   override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -70,6 +82,20 @@ export class CsvLineTracker extends Transform {
     // UTF-8 continuation bytes are never ASCII, so scanning bytes is safe for these three.
     for (let i = from; i < to; i++) {
       const b = bytes[i];
+      if (this.bomMatched >= 0) {
+        if (b === BOM[this.bomMatched]) {
+          this.bomMatched = this.bomMatched + 1 === BOM.length ? -1 : this.bomMatched + 1;
+          continue;
+        }
+        // Not a mark after all: its first bytes began the first record.
+        const matched = this.bomMatched;
+        this.bomMatched = -1;
+        if (matched > 0) {
+          this.starts.push(this.line);
+          this.offsets.push(this.position + i - matched);
+          this.atRecordStart = false;
+        }
+      }
       if (b === LF) {
         this.line++;
         if (!this.inQuotes) this.atRecordStart = true;
