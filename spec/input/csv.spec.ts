@@ -100,6 +100,14 @@ describe('readCsvPositions', () => {
     expect(error.message).toContain('bad.csv:5: net_position');
   });
 
+  it('should name the line of an empty CRLF line in a file of LF lines, which the parser reads as a record', async () => {
+    // LF is the record delimiter here, so "\r" is a record of one field: the scan used to skip it as a line end and name the next record's line.
+    const error = await failure(`${HEADER}\nA,NYMEX,CL,FUT,202612,,5\n\r\nA,NYMEX,CL,FUT,202612,,6\n`);
+
+    expect(error.line).toBe(3);
+    expect(error.message).toContain('bad.csv:3: the record has 1 fields');
+  });
+
   it('should name the line where a record starts when an earlier field spans lines', async () => {
     const error = await failure(`${HEADER},memo\r\nA,NYMEX,CL,FUT,202612,,5,"one\r\ntwo\r\nthree"\r\nA,NYMEX,,FUT,202612,,5,ok\r\n`);
 
