@@ -367,6 +367,51 @@ describe('openPortfolio', () => {
         expect(await collect(book.subset(['ACC002', 'ACC000']).positions())).toEqual(loaded.portfolio.filter((p) => p.account_code !== 'ACC001'));
       });
 
+      it('should send every chunk and half of generated CSV files as chunkByAccount sends the loaded file: LF, CRLF, mixed ends, BOM, blank lines, quoted line breaks', async () => {
+        // A seeded generator (xorshift): the same 60 files each run.
+        let state = 2463534242;
+        const next = (n: number): number => {
+          state ^= state << 13;
+          state ^= state >>> 17;
+          state ^= state << 5;
+          return (state >>> 0) % n;
+        };
+        const pick = <T>(items: readonly T[]): T => items[next(items.length)];
+        const cell = (v: string): string => (/[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+        let compared = 0;
+        for (let n = 0; n < 60; n++) {
+          const eol = pick(['\n', '\r\n']);
+          const accounts = ['A', 'B,1', 'C\n2', 'D', 'É'].slice(0, 2 + next(4));
+          const lines = [...(next(3) === 0 ? [''] : []), `${HEADER},memo`];
+          for (let r = 0; r < 4 + next(12); r++) {
+            if (next(6) === 0) lines.push('');
+            lines.push([pick(accounts), 'CME', `C${r}`, 'FUT', '202712', '', String(r), pick(['', 'x', 'a,b', 'two\nlines', 'cr\r\nlf', 'q"q'])].map(cell).join(','));
+          }
+          // Mixed: some line ends the other kind (a bare LF in a CRLF file is text of the next record to the parser).
+          const mixed = next(2) === 0;
+          const text = (next(3) === 0 ? '\ufeff' : '') + lines.map((line) => line + (mixed && next(4) === 0 ? pick(['\n', '\r\n']) : eol)).join('');
+          const file = files.write(`generated-${n}.csv`, text);
+          const loaded = await loadPortfolio(file).catch(() => undefined);
+          if (loaded === undefined) continue;
+          compared++;
+          const book = await openPortfolio(file);
+          for (const config of [{ maxAccounts: 1 }, { maxAccounts: 2 }]) {
+            const expected = chunkByAccount(loaded, config);
+            const chunks = book.chunks(config);
+            expect(chunks.map((c) => c.accountCodes)).toEqual(expected.map((c) => [...new Set(c.portfolio.map((p) => p.account_code))]));
+            for (const [i, chunk] of chunks.entries()) {
+              expect(await collect(chunk.positions())).toEqual(expected[i].portfolio);
+              const half = chunk.accountCodes.slice(1);
+              if (half.length > 0) expect(await collect(chunk.subset(half).positions())).toEqual(expected[i].portfolio.filter((p) => half.includes(p.account_code)));
+            }
+          }
+          const some = book.accountCodes.filter((_, i) => i % 2 === 0);
+          expect(await collect(book.subset(some).positions())).toEqual(loaded.portfolio.filter((p) => some.includes(p.account_code)));
+        }
+        // Most files are valid: the comparison ran on them, not only on refusals.
+        expect(compared).toBeGreaterThan(30);
+      });
+
       it("should name the file's own line of a bad row in a chunk, CSV and NDJSON", async () => {
         const text = interleaved(3, 3, '\r\n');
         const csv = files.write('own-lines.csv', text);
