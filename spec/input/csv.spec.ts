@@ -92,6 +92,22 @@ describe('readCsvPositions', () => {
     expect(error.field).toBe('net_position');
   });
 
+  it('should name the line of a bad record when the byte-order mark stands alone above the header', async () => {
+    // The BOM starts no record (the parser drops it): the scan once counted its line as one, so every record was named by the line before it.
+    const error = await failure(`\ufeff\n\n${HEADER}\nA,NYMEX,CL,FUT,202612,,5\nA,NYMEX,CL,FUT,202612,,1.5x\n`);
+
+    expect(error.line).toBe(5);
+    expect(error.message).toContain('bad.csv:5: net_position');
+  });
+
+  it('should name the line of an empty CRLF line in a file of LF lines, which the parser reads as a record', async () => {
+    // LF is the record delimiter here, so "\r" is a record of one field: the scan used to skip it as a line end and name the next record's line.
+    const error = await failure(`${HEADER}\nA,NYMEX,CL,FUT,202612,,5\n\r\nA,NYMEX,CL,FUT,202612,,6\n`);
+
+    expect(error.line).toBe(3);
+    expect(error.message).toContain('bad.csv:3: the record has 1 fields');
+  });
+
   it('should name the line where a record starts when an earlier field spans lines', async () => {
     const error = await failure(`${HEADER},memo\r\nA,NYMEX,CL,FUT,202612,,5,"one\r\ntwo\r\nthree"\r\nA,NYMEX,,FUT,202612,,5,ok\r\n`);
 
@@ -204,6 +220,25 @@ describe('csvPositionGroups', () => {
     expect(lines).toEqual([2, 4, 5]);
     expect(offsets).toEqual([offset('A'), offset('B'), offset('C')]);
     expect(cursor.header).toEqual(HEADER.split(','));
+  });
+
+  it('should tell the lines and offsets of the records of a file whose byte-order mark stands alone above the header', async () => {
+    const text = `\ufeff\r\n${HEADER}\r\nA,NYMEX,CL,FUT,202612,,1\r\nB,NYMEX,CL,FUT,202612,,2\r\n`;
+    const bytes = Buffer.from(text);
+    const cursor: CsvCursor = { lines: [], offsets: [], header: undefined };
+    const lines: number[] = [];
+    const offsets: number[] = [];
+    // One byte at a time: the mark split across reads.
+    const source = Readable.from(Array.from(bytes, (b) => Buffer.from([b])));
+
+    for await (const group of csvPositionGroups('bom.csv', { source, cursor })) {
+      expect(group.length).toBeGreaterThan(0);
+      lines.push(...cursor.lines);
+      offsets.push(...cursor.offsets);
+    }
+
+    expect(lines).toEqual([3, 4]);
+    expect(offsets).toEqual([bytes.indexOf('A,NYMEX'), bytes.indexOf('B,NYMEX')]);
   });
 
   it('should hand out the positions before a failing record, then fail naming its line', async () => {

@@ -125,7 +125,7 @@ export interface CsvReadOptions {
 export async function* csvPositionGroups(file: string, options: CsvReadOptions = {}): AsyncGenerator<Position[], void, undefined> {
   const { source, cursor, range, segments } = options;
   const feed = segments === undefined ? undefined : new SegmentFeed();
-  const tracker = range === undefined ? new CsvLineTracker(1, 0, feed) : new CsvLineTracker(range.line, range.start);
+  const tracker = range === undefined ? new CsvLineTracker(1, 0, feed, segments === undefined, segments?.recordDelimiter) : new CsvLineTracker(range.line, range.start, undefined, false, range.recordDelimiter);
   // Read with the whole file's header and record delimiter, as a range is.
   const part = range ?? segments;
   const parser = parse({

@@ -3,9 +3,10 @@
  *
  * csv-parse's own `info.lines` counts differently after CRLF line ends and quoted line
  * breaks, and errors need the line where the bad record *starts* (a quoted field may span
- * lines). So a pass-through transform scans the same bytes with the two rules that matter
- * (quotes toggle, `\n` ends a line) and queues one start line per non-empty record. The
- * parser sees the bytes only after this transform, so the queue is always ahead of it.
+ * lines). So a pass-through transform scans the same bytes with the rules that matter
+ * (quotes toggle, `\n` ends a line, the parser's record delimiter ends a record) and queues
+ * one start line per non-empty record. The parser sees the bytes only after this transform,
+ * so the queue is always ahead of it.
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import type { SegmentFeed } from './segments';
@@ -13,6 +14,8 @@ import type { SegmentFeed } from './segments';
 const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
+/** UTF-8 byte-order mark. */
+const BOM = [0xef, 0xbb, 0xbf];
 
 /**
  * What both trackers share: a pass-through stream that queues, for each record or line it
@@ -42,9 +45,10 @@ abstract class StartTracker extends Transform {
   /** Scans bytes `from` to `to` of `bytes` (byte i is at file offset `position + i`), calling {@link found} for each start. */
   protected abstract scan(bytes: Buffer, from: number, to: number): void;
 
-  protected found(at: number): void {
+  /** Queues a start on the current line at file offset `offset`. */
+  protected found(offset: number): void {
     this.lines.push(this.line);
-    this.offsets.push(this.position + at);
+    this.offsets.push(offset);
   }
 
   override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -97,34 +101,102 @@ abstract class StartTracker extends Transform {
 export class CsvLineTracker extends StartTracker {
   private inQuotes = false;
   private atRecordStart = true;
+  /**
+   * Bytes of a leading byte-order mark matched so far, or -1 once past it. The parser drops
+   * the mark, so it starts no record: counted as one, a mark on a line of its own above the
+   * header (blank lines before the header are skipped) shifted every record's line and
+   * offset to its previous record's.
+   */
+  private bomMatched: number;
+  /**
+   * The record delimiter, as the parser has it: given (a part of a file read with the whole
+   * file's), or found as the parser finds it, at the first line end outside quotes. Only it
+   * ends a record: in a file of CRLF lines a bare LF is text of the next record (csv-parse
+   * reads `\nA` as its first cell), and in a file of LF lines a CR is text too (an empty
+   * CRLF line is a record `\r`). Taking every LF as a record end and every CR at a record's
+   * start as part of a line end, the scan once counted records the parser did not make (or
+   * missed one it made), so records were given the wrong lines and offsets: a chunk's rows
+   * were then read from the wrong bytes (an account code sent as `A` for `\nA`).
+   */
+  private delimiter: 'lf' | 'crlf' | 'cr' | undefined;
+  /** The last byte was a CR outside quotes, and the delimiter is CRLF or not yet found: what it is depends on the next byte. */
+  private pendingCr = false;
 
   /**
    * @param line the line the bytes start on (a range of a file read on its own starts past line 1)
    * @param offset the file offset of the first byte, so {@link startOffset} answers in file offsets
    * @param feed the pieces of a {@link segmentStream} the bytes come from: lines and offsets
    *   then restart at each piece's own
+   * @param bom the bytes may start with a byte-order mark the parser drops (the start of a file)
+   * @param recordDelimiter the record delimiter the parser is given; none: found as the parser finds it
    */
-  constructor(line = 1, offset = 0, feed?: SegmentFeed) {
+  constructor(line = 1, offset = 0, feed?: SegmentFeed, bom = false, recordDelimiter?: string) {
     super(line, offset, feed);
+    this.bomMatched = bom ? 0 : -1;
+    this.delimiter = recordDelimiter === undefined ? undefined : recordDelimiter === '\r\n' ? 'crlf' : recordDelimiter === '\r' ? 'cr' : 'lf';
   }
 
   protected scan(bytes: Buffer, from: number, to: number): void {
     // UTF-8 continuation bytes are never ASCII, so scanning bytes is safe for these three.
     for (let i = from; i < to; i++) {
       const b = bytes[i];
-      if (b === LF) {
-        this.line++;
-        if (!this.inQuotes) this.atRecordStart = true;
+      if (this.bomMatched >= 0) {
+        if (b === BOM[this.bomMatched]) {
+          this.bomMatched = this.bomMatched + 1 === BOM.length ? -1 : this.bomMatched + 1;
+          continue;
+        }
+        // Not a mark after all: its first bytes began the first record.
+        const matched = this.bomMatched;
+        this.bomMatched = -1;
+        if (matched > 0) this.startRecord(this.position + i - matched);
+      }
+      if (this.inQuotes) {
+        if (b === LF) this.line++;
+        // A doubled quote closes and opens again.
+        else if (b === QUOTE) this.inQuotes = false;
         continue;
       }
-      // A CR belongs to a CRLF line end: an empty CRLF line must not count as a record.
-      if (b === CR && this.atRecordStart) continue;
-      if (this.atRecordStart) {
-        this.found(i);
-        this.atRecordStart = false;
+      if (this.pendingCr) {
+        this.pendingCr = false;
+        if (b === LF) {
+          // CRLF: one line end, and the record's end when CRLF is the delimiter (found here when none was yet).
+          this.delimiter ??= 'crlf';
+          this.line++;
+          this.atRecordStart = true;
+          continue;
+        }
+        if (this.delimiter === undefined) this.delimiter = 'cr';
+        // A lone CR in a file of CRLF records is text of its record.
+        else this.startRecord(this.position + i - 1);
       }
-      if (b === QUOTE) this.inQuotes = !this.inQuotes;
+      // CR-only records: their lines are not counted (LF is), so none is told (the whole file is read then).
+      if (this.delimiter === 'cr') continue;
+      if (b === CR && this.delimiter !== 'lf') {
+        this.pendingCr = true;
+        continue;
+      }
+      if (b === LF) {
+        this.delimiter ??= 'lf';
+        if (this.delimiter === 'lf') {
+          this.line++;
+          this.atRecordStart = true;
+          continue;
+        }
+        // A bare LF in a file of CRLF records: text of its record, which starts on the line it ends.
+        this.startRecord(this.position + i);
+        this.line++;
+        continue;
+      }
+      this.startRecord(this.position + i);
+      if (b === QUOTE) this.inQuotes = true;
     }
+  }
+
+  /** Notes a record starting at file offset `offset` on the current line, unless one has already started. */
+  private startRecord(offset: number): void {
+    if (!this.atRecordStart) return;
+    this.found(offset);
+    this.atRecordStart = false;
   }
 
   /**
@@ -167,7 +239,7 @@ export class LineStartTracker extends StartTracker {
       }
       this.sawCr = false;
       if (this.pending) {
-        this.found(i);
+        this.found(this.position + i);
         this.pending = false;
       }
       if (b === LF || b === CR) {
