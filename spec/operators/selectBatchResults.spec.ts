@@ -43,6 +43,26 @@ describe('selectBatchResults', () => {
     expect(selectBatchResults(batchB, done(batchB), early, { clockSkewMs: 1000 }).rows).toHaveLength(1);
   });
 
+  describe("the payload's own request_id", () => {
+    const withId: SubmittedBatch = { ...batchB, requestId: 'caller-request-1' };
+    const mine = (extra: Partial<AccountResult>): AccountResult[] => [{ account_code: 'B1', request_id: 'CALLER-REQUEST-1', initial_margin: 3, ...extra }];
+
+    it('should not make a row fresh that was submitted before the batch started (an earlier run of the same payload)', () => {
+      const picked = selectBatchResults(withId, done(withId, { created_at: '2024-01-01T10:00:00Z' }), mine({ submitted_time: '2024-01-01T09:00:00Z' }));
+      expect(picked.rows).toEqual([]);
+      expect(picked.stale.map((r) => r.initial_margin)).toEqual([3]);
+    });
+
+    it('should make a row fresh when the row has no time to compare', () => {
+      expect(selectBatchResults(withId, done(withId, { created_at: '2024-01-01T10:00:00Z' }), mine({})).rows).toHaveLength(1);
+    });
+  });
+
+  it('should make a row carrying the batch id fresh whatever its time', () => {
+    const early: AccountResult[] = [{ account_code: 'B1', request_id: batchB.batchId.toUpperCase(), submitted_time: '2024-01-01T09:00:00Z', initial_margin: 2 }];
+    expect(selectBatchResults(batchB, done(batchB, { created_at: '2024-01-01T10:00:00Z' }), early).rows).toHaveLength(1);
+  });
+
   it('should mark the result partial after completed_with_errors', () => {
     expect(selectBatchResults(batchB, done(batchB, { status: 'completed_with_errors' }), rows).partial).toBe(true);
   });

@@ -342,6 +342,29 @@ describe('createResultsFetcher', () => {
   );
 
   it(
+    "should not serve a rider from a row carrying only the payload's request id, which an earlier run of the same file wrote too",
+    marbles((m) => {
+      const a = batchOf(1, ['A1']);
+      const b: SubmittedBatch = { ...batchOf(2, ['X']), requestId: 'caller-request' };
+      // The caller's request id from an earlier run of the same payload, with no time to tell it older.
+      const earlier: AccountResult = { account_code: 'X', portfolio_id: 'p-X-old', request_id: 'caller-request', initial_margin: 5, currency_code: 'USD' };
+      const stores = [[row('A1', a.batchId, 1), earlier], [row('A1', a.batchId, 1), row('X', b.batchId, 7)]];
+      const { client, requests } = liveSetClient(m, 100, (call) => stores[call]);
+      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
+      const got: { at: number; batchId: string; total: number }[] = [];
+      const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId, total: r.totalInitialMargin });
+      m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
+      m.scheduler.schedule(() => fetcher.fetch(done(b)).subscribe(record), 20);
+      m.flush();
+      expect(requests).toEqual([10, 110]);
+      expect(got).toEqual([
+        { at: 110, batchId: a.batchId, total: 1 },
+        { at: 210, batchId: b.batchId, total: 7 },
+      ]);
+    }),
+  );
+
+  it(
     'should send the next round without a rider that was served, and nothing for a rider that left',
     marbles((m) => {
       const [a, b, c] = [1, 2, 3].map((n) => batchOf(n, [`A${n}`]));

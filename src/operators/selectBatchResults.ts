@@ -13,6 +13,9 @@ export interface SelectBatchResultsConfig {
   readonly clockSkewMs?: number;
 }
 
+/** Whose a row's `request_id` is: the batch's (its id), the payload's (the caller's own `request_id`), or neither. */
+type Own = 'batch' | 'payload' | 'no';
+
 /** Ids compare without dashes and case: the API writes UUIDs both ways. */
 function normaliseId(id: string): string {
   return id.replace(/-/g, '').toLowerCase();
@@ -32,9 +35,11 @@ function parseInstant(text: string | undefined): number | undefined {
  * fetch serving several batches, a re-fetch after a late store).
  *
  * - master rows (no `parent_portfolio_id`) of the submitted accounts, in submission order;
- *   a row is fresh when its `request_id` is the batch id (or the payload's `request_id`),
- *   otherwise when its `submitted_time` is not earlier than the batch's start (the status'
- *   `created_at`, else `submittedAt` minus `clockSkewMs`). Non-fresh master rows go to
+ *   a row is fresh when its `request_id` is the batch id, otherwise when its
+ *   `submitted_time` is not earlier than the batch's start (the status' `created_at`, else
+ *   `submittedAt` minus `clockSkewMs`), or, with no time to compare, when its `request_id` is
+ *   the payload's own `request_id` (chosen by the caller, so the same file run twice sends
+ *   the same one: it never outweighs a time that says the row is older). Non-fresh master rows go to
  *   `stale`; when an account has several master rows, the newest fresh one wins.
  * - sub-account rows whose parent is a kept fresh master row;
  * - `missing`: submitted accounts without any master row;
@@ -65,8 +70,8 @@ export function selectBatchResults(
   if (typeof clockSkewMs !== 'number' || !Number.isFinite(clockSkewMs) || clockSkewMs < 0) {
     throw new TypeError(`selectBatchResults: clockSkewMs must be a finite number >= 0; got ${String(clockSkewMs)}`);
   }
-  const ownIds = new Set([normaliseId(batch.batchId)]);
-  if (batch.requestId !== undefined) ownIds.add(normaliseId(batch.requestId));
+  const batchId = normaliseId(batch.batchId);
+  const payloadId = batch.requestId === undefined ? undefined : normaliseId(batch.requestId);
   const start = parseInstant(status.created_at ?? undefined) ?? parseInstant(batch.submittedAt);
   const earliest = start === undefined ? undefined : start - (status.created_at ? 0 : clockSkewMs);
 
@@ -74,14 +79,15 @@ export function selectBatchResults(
   // one of each), and each test normalises or parses its string: every distinct string is
   // worked out once per call. Rows of one batch come together, so the last string is
   // checked first: comparing it costs less than hashing it for the memo.
-  const ownIdMemo = new Map<string, boolean>();
+  const ownIdMemo = new Map<string, Own>();
   let lastId: string | undefined;
-  let lastOwn = false;
-  const isOwnId = (id: string): boolean => {
+  let lastOwn: Own = 'no';
+  const ownerOf = (id: string): Own => {
     if (id === lastId) return lastOwn;
     let own = ownIdMemo.get(id);
     if (own === undefined) {
-      own = ownIds.has(normaliseId(id));
+      const normal = normaliseId(id);
+      own = normal === batchId ? 'batch' : normal === payloadId ? 'payload' : 'no';
       ownIdMemo.set(id, own);
     }
     lastId = id;
@@ -106,9 +112,11 @@ export function selectBatchResults(
     return Number.isNaN(lastMs) ? undefined : lastMs;
   };
   const isFresh = (row: AccountResult): boolean => {
-    if (row.request_id && isOwnId(row.request_id)) return true;
+    const own = row.request_id ? ownerOf(row.request_id) : 'no';
+    if (own === 'batch') return true;
     const at = instantOf(row.submitted_time);
-    return at !== undefined && earliest !== undefined && at >= earliest;
+    if (at !== undefined && earliest !== undefined) return at >= earliest;
+    return own === 'payload';
   };
   const rank = (row: AccountResult): [number, number] => [isFresh(row) ? 1 : 0, instantOf(row.submitted_time) ?? -Infinity];
 

@@ -307,9 +307,10 @@ export function createResultsFetcher(client: C9Client, config: ResultsFetcherCon
       // An answer in flight may have been made before this batch wrote its rows, and then an
       // account's row is another batch's: one that passes the test by time (created before this
       // batch and processed after it was created, or within clockSkewMs) would be taken for
-      // this batch's. Only rows carrying the batch's own request id show the answer came after
-      // its writes, so without a start time the early test is by id alone.
-      const ownRowsOnly: TerminalBatch = { batch: { ...batch, submittedAt: '' }, status: { ...status, created_at: undefined } };
+      // this batch's. Only rows carrying the batch's own id show the answer came after its
+      // writes, so without a start time or the payload's request id (the caller's, which a
+      // previous run of the same file wrote too) the early test is by the batch id alone.
+      const ownRowsOnly: TerminalBatch = { batch: { ...batch, submittedAt: '', requestId: undefined }, status: { ...status, created_at: undefined } };
       const attempt = (done: number): Observable<BatchResults> =>
         rowsFor(batch.accountCodes, (rows) => complete(pick(ownRowsOnly, rows))).pipe(
           take(1),
