@@ -428,6 +428,14 @@ describe('runCommand', () => {
     expect(stdout).toContain('Results fetched: 1 account');
   });
 
+  it('should warn, even with --quiet, that a --state file of a run on the embedded emulator cannot be resumed', async () => {
+    const state = join(dir, 'embedded.state.json');
+    const { code, stderr } = await cli(['run', `${__dirname}/../../examples/sample_portfolio.csv`, ...fast, '--quiet', '--state', state], {});
+
+    expect(code).toBe(0);
+    expect(stderr).toBe(`warning: the embedded emulator stops with this run, so the batches in ${state} cannot be resumed after it\n`);
+  });
+
   it('should serve the emulator until interrupted, printing its URL and keys', async () => {
     const controller = new AbortController();
     const io = testIo({});

@@ -64,6 +64,10 @@ export async function runPortfolio(file: string, options: RunOptions, io: CliIo)
   const info = (line: string): void => {
     if (!options.quiet) io.stderr.write(`${redact(line)}\n`);
   };
+  // Shown with --quiet too: something the caller asked for will not do what they expect.
+  const warn = (line: string): void => {
+    io.stderr.write(`${redact(line)}\n`);
+  };
 
   // Everything that needs no file and no server first: where to send, the key, and the
   // files to write. A million-row file is not read just to learn one of them is wrong.
@@ -121,7 +125,7 @@ export async function runPortfolio(file: string, options: RunOptions, io: CliIo)
       } catch (error) {
         return fail(new Error(`--state ${options.state}: cannot write the state file: ${writeErrorReason(error, options.state)}`, { cause: error }));
       }
-      if (target.embedded) info(`note: the embedded emulator stops with this run, so the batches in ${options.state} cannot be resumed after it`);
+      if (target.embedded) warn(`warning: the embedded emulator stops with this run, so the batches in ${options.state} cannot be resumed after it`);
     }
     const client = createClient({ endpoint: target.endpoint, apiKey: target.apiKey });
     const tally = new RunTally(
