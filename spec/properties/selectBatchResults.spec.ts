@@ -28,14 +28,15 @@ function reference(batch: SubmittedBatch, status: BatchStatus, all: readonly Acc
     const ms = Date.parse(zoned);
     return Number.isNaN(ms) ? undefined : ms;
   };
-  const ownIds = new Set([normaliseId(batch.batchId)]);
-  if (batch.requestId !== undefined) ownIds.add(normaliseId(batch.requestId));
   const start = parseInstant(status.created_at ?? undefined) ?? parseInstant(batch.submittedAt);
   const earliest = start === undefined ? undefined : start - (status.created_at ? 0 : clockSkewMs);
+  // The batch id makes a row fresh; else its time does; with no time, the payload's own request id.
   const isFresh = (row: AccountResult): boolean => {
-    if (row.request_id && ownIds.has(normaliseId(row.request_id))) return true;
+    const id = row.request_id ? normaliseId(row.request_id) : undefined;
+    if (id === normaliseId(batch.batchId)) return true;
     const at = parseInstant(row.submitted_time);
-    return at !== undefined && earliest !== undefined && at >= earliest;
+    if (at !== undefined && earliest !== undefined) return at >= earliest;
+    return batch.requestId !== undefined && id === normaliseId(batch.requestId);
   };
   const rank = (row: AccountResult): [number, number] => [isFresh(row) ? 1 : 0, parseInstant(row.submitted_time) ?? -Infinity];
   const submitted = new Set(batch.accountCodes);
