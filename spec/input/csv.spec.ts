@@ -18,6 +18,13 @@ describe('readCsvPositions', () => {
     return error as InputError;
   }
 
+  it("should refuse a record the parser joined across a line that ends in LF alone in a file of CRLF lines, naming the record's line", async () => {
+    // "A,ICE.EU," ends in LF alone: the parser reads on, and the joined lines make exactly one
+    // record of the header's seven fields, contract_code "\nB".
+    const error = await failure(`${HEADER}\r\nX,ICE.EU,B,FUT,202612,,1\r\nA,ICE.EU,\nB,FUT,202612,,5\r\n`, 'joined.csv');
+    expect(error.message).toMatch(/joined\.csv:3: a line of this record ends in LF alone while the file's lines end in CRLF/);
+  });
+
   it('should read the vendor sample as one position per row, values unchanged and in order', async () => {
     const path = `${__dirname}/../../examples/sample_portfolio.csv`;
     const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l !== '');

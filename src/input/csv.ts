@@ -166,6 +166,12 @@ export async function* csvPositionGroups(file: string, options: CsvReadOptions =
         const record = buffered[i] as string[];
         const line = tracker.startLine(index) ?? index + 1;
         try {
+          if (tracker.hasBareLineFeed(index)) {
+            throw new InputError(
+              { file, line },
+              "a line of this record ends in LF alone while the file's lines end in CRLF, so it is read as part of the record; quote the field if the line break is data, or save the file with one kind of line end",
+            );
+          }
           if (header === undefined) {
             header = checkHeader(record, file, line);
             if (cursor !== undefined) {

@@ -45,10 +45,14 @@ abstract class StartTracker extends Transform {
   /** Scans bytes `from` to `to` of `bytes` (byte i is at file offset `position + i`), calling {@link found} for each start. */
   protected abstract scan(bytes: Buffer, from: number, to: number): void;
 
+  /** Starts found so far. */
+  protected foundCount = 0;
+
   /** Queues a start on the current line at file offset `offset`. */
   protected found(offset: number): void {
     this.lines.push(this.line);
     this.offsets.push(offset);
+    this.foundCount++;
   }
 
   override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -121,6 +125,8 @@ export class CsvLineTracker extends StartTracker {
   private delimiter: 'lf' | 'crlf' | 'cr' | undefined;
   /** The last byte was a CR outside quotes, and the delimiter is CRLF or not yet found: what it is depends on the next byte. */
   private pendingCr = false;
+  /** Records holding a bare LF outside quotes in a file of CRLF records (rare: the first one fails the read). */
+  private readonly bareLf: number[] = [];
 
   /**
    * @param line the line the bytes start on (a range of a file read on its own starts past line 1)
@@ -184,6 +190,7 @@ export class CsvLineTracker extends StartTracker {
         }
         // A bare LF in a file of CRLF records: text of its record, which starts on the line it ends.
         this.startRecord(this.position + i);
+        if (this.bareLf[this.bareLf.length - 1] !== this.foundCount - 1) this.bareLf.push(this.foundCount - 1);
         this.line++;
         continue;
       }
@@ -205,6 +212,16 @@ export class CsvLineTracker extends StartTracker {
    */
   startLine(index: number): number | undefined {
     return this.lineAt(index);
+  }
+
+  /**
+   * Whether record `index` holds an LF outside quotes that the parser took as text because the
+   * file's records end in CRLF: a line ended in LF alone (an editor's blank line, a pasted row)
+   * is then joined to the next one, and a value such as an account code `\nA` would be sent
+   * for `A`.
+   */
+  hasBareLineFeed(index: number): boolean {
+    return this.bareLf.length > 0 && this.bareLf.includes(index);
   }
 
   /** The file offset of record `index`'s first byte, or undefined as for {@link startLine}. */
