@@ -25,6 +25,16 @@ describe('readCsvPositions', () => {
     expect(error.message).toMatch(/joined\.csv:3: a line of this record ends in LF alone while the file's lines end in CRLF/);
   });
 
+  it('should name the column of a quote error in the first read of the file, where the parser drops the header it made', async () => {
+    const error = await failure(`${HEADER}\nA,ICE.EU,B"x,FUT,202612,,5\n`, 'early-quote.csv');
+    expect(error.message).toMatch(/early-quote\.csv:2: contract_code: a quote inside an unquoted field \(quote the whole field and double the quote\)$/);
+  });
+
+  it("should report the header's own fault before a parser error in the same read", async () => {
+    const error = await failure(`${HEADER},account_code\nA,ICE.EU,B"x,FUT,202612,,5,A\n`, 'twice.csv');
+    expect(error.message).toMatch(/twice\.csv:1: account_code: the column appears twice in the header$/);
+  });
+
   it('should read the vendor sample as one position per row, values unchanged and in order', async () => {
     const path = `${__dirname}/../../examples/sample_portfolio.csv`;
     const lines = readFileSync(path, 'utf8').split(/\r?\n/).filter((l) => l !== '');

@@ -203,7 +203,13 @@ export async function* csvPositionGroups(file: string, options: CsvReadOptions =
     // The failing record is the one after every record the parser finished (the header
     // counts), which may be ahead of the ones this loop has consumed.
     const failing = error instanceof CsvError ? parser.info.records : index;
-    throw asInputError(error, file, tracker.startLine(failing), header);
+    // A parser error in the same read as the header comes before this loop took the header:
+    // it is still in the parser's buffer (an error stops reading, it does not empty it), and
+    // without it the error could not name its column. A header with a fault of its own is
+    // reported first: it is on an earlier line.
+    const buffered: unknown = header === undefined && failing > 0 ? records.read() : null;
+    const known = header ?? (Array.isArray(buffered) ? checkHeader(buffered as string[], file, tracker.startLine(0) ?? 1) : undefined);
+    throw asInputError(error, file, tracker.startLine(failing), known);
   } finally {
     records.destroy();
   }
