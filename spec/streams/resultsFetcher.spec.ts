@@ -313,54 +313,49 @@ describe('createResultsFetcher', () => {
     }),
   );
 
+  /**
+   * a fetches at 0 (its request: 10-110), b finishes at 20 and rides it; a's answer holds
+   * `decoy` as b's account X row, the next round b's own row (margin 7). Expects b not served
+   * the decoy: it takes the next round (110-210), sent after it finished, which holds its row.
+   */
+  function expectRiderNotServed(m: Context, b: SubmittedBatch, decoy: AccountResult, terminalB: TerminalBatch = done(b)): void {
+    const a = batchOf(1, ['A1']);
+    const stores = [[row('A1', a.batchId, 1), decoy], [row('A1', a.batchId, 1), row('X', b.batchId, 7)]];
+    const { client, requests } = liveSetClient(m, 100, (call) => stores[call]);
+    const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
+    const got: { at: number; batchId: string; total: number }[] = [];
+    const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId, total: r.totalInitialMargin });
+    m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
+    m.scheduler.schedule(() => fetcher.fetch(terminalB).subscribe(record), 20);
+    m.flush();
+    expect(requests).toEqual([10, 110]);
+    expect(got).toEqual([
+      { at: 110, batchId: a.batchId, total: 1 },
+      { at: 210, batchId: b.batchId, total: 7 },
+    ]);
+  }
+
   it(
     'should not serve a rider from a row of another batch that only its time makes fresh',
     marbles((m) => {
-      const a = batchOf(1, ['A1']);
       const b = batchOf(2, ['X']);
       // Another batch for X, created before b but processed after b was created (a queue): its
       // row's submitted_time is after b's created_at, so by time it counts as fresh for b.
       const other: AccountResult = { ...row('X', 'an-earlier-request', 5), submitted_time: '1970-01-01T00:00:01Z' };
-      const stores = [[row('A1', a.batchId, 1), other], [row('A1', a.batchId, 1), row('X', b.batchId, 7)]];
-      const { client, requests } = liveSetClient(m, 100, (call) => stores[call]);
-      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
-      const got: { at: number; batchId: string; total: number }[] = [];
-      const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId, total: r.totalInitialMargin });
       const terminalB: TerminalBatch = { batch: b, status: { batch_id: b.batchId, status: 'completed', created_at: '1970-01-01T00:00:00Z' } as BatchStatus };
-      m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
-      m.scheduler.schedule(() => fetcher.fetch(terminalB).subscribe(record), 20);
-      m.flush();
-      // a's request (10-110) may have been answered before b wrote its row: only a row with b's
-      // own id shows that it was not, so b takes the next round (sent after b finished), which
-      // holds b's row.
-      expect(requests).toEqual([10, 110]);
-      expect(got).toEqual([
-        { at: 110, batchId: a.batchId, total: 1 },
-        { at: 210, batchId: b.batchId, total: 7 },
-      ]);
+      // a's request may have been answered before b wrote its row: only a row with b's own id
+      // shows that it was not.
+      expectRiderNotServed(m, b, other, terminalB);
     }),
   );
 
   it(
     "should not serve a rider from a row carrying only the payload's request id, which an earlier run of the same file wrote too",
     marbles((m) => {
-      const a = batchOf(1, ['A1']);
       const b: SubmittedBatch = { ...batchOf(2, ['X']), requestId: 'caller-request' };
       // The caller's request id from an earlier run of the same payload, with no time to tell it older.
       const earlier: AccountResult = { account_code: 'X', portfolio_id: 'p-X-old', request_id: 'caller-request', initial_margin: 5, currency_code: 'USD' };
-      const stores = [[row('A1', a.batchId, 1), earlier], [row('A1', a.batchId, 1), row('X', b.batchId, 7)]];
-      const { client, requests } = liveSetClient(m, 100, (call) => stores[call]);
-      const fetcher = createResultsFetcher(client, { windowMs: 10, scheduler: m.scheduler });
-      const got: { at: number; batchId: string; total: number }[] = [];
-      const record = (r: BatchResults) => got.push({ at: m.scheduler.now(), batchId: r.batchId, total: r.totalInitialMargin });
-      m.scheduler.schedule(() => fetcher.fetch(done(a)).subscribe(record), 0);
-      m.scheduler.schedule(() => fetcher.fetch(done(b)).subscribe(record), 20);
-      m.flush();
-      expect(requests).toEqual([10, 110]);
-      expect(got).toEqual([
-        { at: 110, batchId: a.batchId, total: 1 },
-        { at: 210, batchId: b.batchId, total: 7 },
-      ]);
+      expectRiderNotServed(m, b, earlier);
     }),
   );
 
