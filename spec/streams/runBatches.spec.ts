@@ -213,11 +213,11 @@ describe('runBatches', () => {
       expect(run.log.filter(([, e]) => /split|error|submitted|results/.test(e)).map(([, e]) => e)).toEqual([
         'split 1 into 1.1 1.2',
         'submitted #1 A,B',
+        'results #1 A,B',
         'split 1.2 into 1.2.1 1.2.2',
         'submitted #2 C',
-        'error 1.2.2 PayloadTooLargeError',
-        'results #1 A,B',
         'results #2 C',
+        'error 1.2.2 PayloadTooLargeError',
       ]);
       const last = run.report();
       expect(last.splits).toEqual([
@@ -228,6 +228,28 @@ describe('runBatches', () => {
       expect(last.report.batches.map((b) => b.batch_id)).toEqual([fake.idOf(1), fake.idOf(2), null]);
       expect(last.report.batches[2]).toEqual({ batch_id: null, status: 'not_submitted', runtime_ms: null, accounts: 1, chunk: '1.2.2', error: expect.stringContaining('413') });
       expect(last.report.splits).toEqual(last.splits);
+    }),
+  );
+
+  it(
+    'should keep the halves of a 413 split within `concurrency`',
+    marbles((m) => {
+      // concurrency 1: each half was submitted at once beside the other, so a split chunk
+      // had two (after a second split, three) batches in flight in its one slot.
+      const tooLarge = () => new PayloadTooLargeError({ status: 413, body: '' });
+      const fake = fakeC9({ scheduler: m.scheduler, refuse: (accounts) => (accounts.length > 1 && accounts.includes('BIG') ? tooLarge() : undefined) });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A', 'B', 'C', 'BIG'), payloadOf('D')], { ...base, concurrency: 1, scheduler: m.scheduler }), fake.idOf);
+      let inFlight = 0;
+      let most = 0;
+      m.flush();
+      for (const event of run.all) {
+        if (event.type === 'submitted') most = Math.max(most, ++inFlight);
+        if (event.type === 'results' || (event.type === 'error' && event.batch)) inFlight--;
+      }
+      expect(most).toBe(1);
+      // Every account still margined once, in input order.
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A,B,C,BIG:fifo', 'A,B:fifo', 'C,BIG:fifo', 'C:fifo', 'BIG:fifo', 'D:fifo']);
+      expect(run.report().report.accounts_fetched).toBe(5);
     }),
   );
 

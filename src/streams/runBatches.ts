@@ -12,7 +12,6 @@ import {
   finalize,
   from,
   map,
-  merge,
   mergeMap,
   type Observable,
   of,
@@ -246,7 +245,8 @@ function outcomeCollector() {
  *   change for `stallPolls` answers gets a `stalled` event, one whose percentage falls a
  *   `regressed` event. Neither stops it.
  * - **413.** A chunk refused as too large is split in half by account (`split` event) and
- *   the halves resubmitted, down to single accounts; a single account still too large
+ *   the halves resubmitted one after the other (so `concurrency` still caps the batches in
+ *   flight), down to single accounts; a single account still too large
  *   gets an `error` event. The report lists the splits.
  * - **Errors are per batch.** A refused submit, a failed batch, a timeout or a failed
  *   results request gives that chunk an `error` event and the report an entry with the
@@ -352,7 +352,9 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
           if (error instanceof PayloadTooLargeError && splitOnTooLarge && accountCodes.length > 1 && splittable) {
             const into = halves(chunk);
             const [left, right] = splitRequest(payload, accountCodes);
-            return concat(of<BatchRunEvent>({ type: 'split', chunk, accountCodes, into, error }), merge(submit(into[0], left), submit(into[1], right)));
+            // One half after the other: the chunk holds one of the run's `concurrency` slots,
+            // and both halves at once (each splitting again) put several batches in it.
+            return concat(of<BatchRunEvent>({ type: 'split', chunk, accountCodes, into, error }), submit(into[0], left), submit(into[1], right));
           }
           return of<BatchRunEvent>({ type: 'error', chunk, accountCodes, error: asError(error) });
         }),
