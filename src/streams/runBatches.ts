@@ -22,7 +22,7 @@ import {
 } from 'rxjs';
 import { accountCodesOf, isTerminalStatus, PROCESSING_MODES, type BatchStatus, type PortfolioRequest, type ProcessingMode } from '../codecs';
 import type { C9Client } from '../http/client';
-import { normalizeEndpoint } from '../http/endpoints';
+import { endpointWithoutUserInfo, normalizeEndpoint } from '../http/endpoints';
 import { AuthenticationError, BatchFailedError, PayloadTooLargeError } from '../http/errors';
 import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
 import { adaptivePollInterval, type AdaptivePollIntervalConfig } from '../operators/adaptivePollInterval';
@@ -455,13 +455,16 @@ export function resumeBatches(client: C9Client, handles: readonly SubmittedBatch
     }
   });
   const { follow, top, scheduler } = follower(client, config);
+  // Compared without user info: saveHandles writes none, and the client may have been made with it.
+  const here = endpointWithoutUserInfo(client.endpoint);
   const sameEndpoint = (endpoint: string | undefined): boolean => {
     if (endpoint === undefined) return true;
     try {
-      return normalizeEndpoint(endpoint) === client.endpoint;
+      normalizeEndpoint(endpoint);
     } catch {
       return false;
     }
+    return endpointWithoutUserInfo(endpoint) === here;
   };
 
   return defer(() => {
@@ -471,7 +474,7 @@ export function resumeBatches(client: C9Client, handles: readonly SubmittedBatch
         outcomes.noteChunk(batch.batchId, chunk);
         const announced = of<BatchRunEvent>({ type: 'submitted', batch });
         if (!sameEndpoint(batch.endpoint)) {
-          const error = new TypeError(`batch ${batch.batchId} was submitted to ${batch.endpoint ?? '?'}, not to ${client.endpoint}`);
+          const error = new TypeError(`batch ${batch.batchId} was submitted to ${endpointWithoutUserInfo(batch.endpoint ?? '?')}, not to ${here}`);
           return concat(announced, of<BatchRunEvent>({ type: 'error', chunk, accountCodes: batch.accountCodes, batch, error }));
         }
         return concat(announced, follow(chunk, batch));
