@@ -174,6 +174,27 @@ describe('batchHandle', () => {
       expect(last.type === 'report' && JSON.stringify(last.report)).not.toMatch(/hunter2pw|s3cretpw/);
     });
 
+    it('should follow a handle given twice once, and report its batch once', () => {
+      // Both copies shared one poll loop, but the report kept one outcome per copy and the
+      // events updated only the last: the first stayed 'unknown', its accounts listed as
+      // without results (exit code 1) beside the same accounts fetched.
+      const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      const server = fakeC9({ scheduler });
+      server.client.submitBatch(payloadOf('A1', 'B1')).subscribe();
+      scheduler.flush();
+      const saved = handle(1, { endpoint: server.client.endpoint, submittedAt: new Date(0).toISOString() });
+      const events: RunBatchesEvent[] = [];
+      const config = { adaptive: false as const, poll: { initialIntervalMs: 10, factor: 1, jitter: 0 }, results: { windowMs: 2, refetchAttempts: 0 }, scheduler };
+      resumeBatches(server.client, [saved, { ...saved }], config).subscribe((e) => events.push(e));
+      scheduler.flush();
+      expect(events.filter((e) => e.type === 'submitted')).toHaveLength(1);
+      const last = events[events.length - 1];
+      if (last.type !== 'report') throw new Error('no report');
+      expect(last.report.batches.map((b) => [b.batch_id, b.status])).toEqual([[saved.batchId, 'completed']]);
+      expect(last.report.accounts_without_results).toEqual([]);
+      expect(last.report.accounts_fetched).toBe(2);
+    });
+
     it('should give a handle of another endpoint an error event instead of polling it', () => {
       const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
       const server = fakeC9({ scheduler });

@@ -426,7 +426,7 @@ export type ResumeBatchesConfig = FollowConfig;
  * Picks up saved batches (see `saveHandles`/`loadHandles`) after a crash or Ctrl-C:
  * announces each again as `submitted`, polls it and fetches its results exactly as
  * {@link runBatches} does (shared loops, shared results fetch, re-fetches, stall reports),
- * then emits the report. Nothing is submitted. All handles are followed at once: they are
+ * then emits the report. Nothing is submitted; a batch id given twice is followed once. All handles are followed at once: they are
  * already queued at the server, and polling them costs one request each per interval.
  * A handle saved for another endpoint than the client's gets an `error` event (its id would
  * mean nothing there, or worse, another batch).
@@ -448,12 +448,16 @@ export type ResumeBatchesConfig = FollowConfig;
  */
 export function resumeBatches(client: C9Client, handles: readonly SubmittedBatch[], config: ResumeBatchesConfig = {}): Observable<RunBatchesEvent> {
   if (!Array.isArray(handles)) throw new TypeError('resumeBatches: handles must be an array');
-  const list: readonly SubmittedBatch[] = handles;
-  list.forEach((h, i) => {
+  const given: readonly SubmittedBatch[] = handles;
+  given.forEach((h, i) => {
     if (typeof h?.batchId !== 'string' || !Array.isArray(h.accountCodes) || typeof h.submittedAt !== 'string') {
       throw new TypeError(`resumeBatches: handles[${i}] is not a batch handle`);
     }
   });
+  // A batch id given twice (state files merged, say) is one batch: followed and reported once,
+  // not once as done and once as without results.
+  const ids = new Set<string>();
+  const list = given.filter((h) => !ids.has(h.batchId) && ids.add(h.batchId) !== undefined);
   const { follow, top, scheduler } = follower(client, config);
   // Compared without user info: saveHandles writes none, and the client may have been made with it.
   const here = endpointWithoutUserInfo(client.endpoint);
