@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { lastValueFrom, of, Subject, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { DecodeError } from '../../src/http/errors';
+import { C9Error, DecodeError } from '../../src/http/errors';
 import { loadHandles, recordHandles, saveHandles } from '../../src/streams/batchHandle';
 import { resumeBatches, runBatches, type RunBatchesEvent } from '../../src/streams/runBatches';
 import type { SubmittedBatch } from '../../src/types';
@@ -167,6 +167,8 @@ describe('batchHandle', () => {
       resumeBatches(client, [handle(1, { endpoint: 'https://ops:s3cretpw@elsewhere.example' })], { scheduler }).subscribe((e) => events.push(e));
       scheduler.flush();
       const error = events.find((e) => e.type === 'error');
+      // Every error the library raises is a C9Error (README): a handle of another endpoint too.
+      expect(error?.type === 'error' && error.error).toBeInstanceOf(C9Error);
       expect(error?.type === 'error' && error.error.message).toBe(
         `batch ${handle(1).batchId} was submitted to https://elsewhere.example, not to http://127.0.0.1:1`,
       );

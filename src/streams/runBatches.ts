@@ -23,7 +23,7 @@ import {
 import { accountCodesOf, isTerminalStatus, PROCESSING_MODES, type BatchStatus, type PortfolioRequest, type ProcessingMode } from '../codecs';
 import type { C9Client } from '../http/client';
 import { endpointWithoutUserInfo, normalizeEndpoint } from '../http/endpoints';
-import { AuthenticationError, BatchFailedError, PayloadTooLargeError } from '../http/errors';
+import { AuthenticationError, BatchFailedError, C9Error, PayloadTooLargeError } from '../http/errors';
 import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
 import { adaptivePollInterval, type AdaptivePollIntervalConfig } from '../operators/adaptivePollInterval';
 import type { PollConfig } from '../operators/pollUntilTerminal';
@@ -478,7 +478,7 @@ export function resumeBatches(client: C9Client, handles: readonly SubmittedBatch
         outcomes.noteChunk(batch.batchId, chunk);
         const announced = of<BatchRunEvent>({ type: 'submitted', batch });
         if (!sameEndpoint(batch.endpoint)) {
-          const error = new TypeError(`batch ${batch.batchId} was submitted to ${endpointWithoutUserInfo(batch.endpoint ?? '?')}, not to ${here}`);
+          const error = new C9Error(`batch ${batch.batchId} was submitted to ${endpointWithoutUserInfo(batch.endpoint ?? '?')}, not to ${here}`);
           return concat(announced, of<BatchRunEvent>({ type: 'error', chunk, accountCodes: batch.accountCodes, batch, error }));
         }
         return concat(announced, follow(chunk, batch));
