@@ -213,11 +213,11 @@ describe('runBatches', () => {
       expect(run.log.filter(([, e]) => /split|error|submitted|results/.test(e)).map(([, e]) => e)).toEqual([
         'split 1 into 1.1 1.2',
         'submitted #1 A,B',
-        'results #1 A,B',
         'split 1.2 into 1.2.1 1.2.2',
         'submitted #2 C',
-        'results #2 C',
         'error 1.2.2 PayloadTooLargeError',
+        'results #1 A,B',
+        'results #2 C',
       ]);
       const last = run.report();
       expect(last.splits).toEqual([
@@ -250,6 +250,37 @@ describe('runBatches', () => {
       // Every account still margined once, in input order.
       expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A,B,C,BIG:fifo', 'A,B:fifo', 'C,BIG:fifo', 'C:fifo', 'BIG:fifo', 'D:fifo']);
       expect(run.report().report.accounts_fetched).toBe(5);
+    }),
+  );
+
+  it(
+    'should run the halves of a 413 split side by side only in a free slot, and never wait for one',
+    marbles((m) => {
+      // concurrency 2: chunk 2 shares A with chunk 1 and holds the other slot while it waits in
+      // the overlap guard, so chunk 1's halves must share its slot (waiting for one would deadlock).
+      const tooLarge = () => new PayloadTooLargeError({ status: 413, body: '' });
+      const fake = fakeC9({ scheduler: m.scheduler, refuse: (accounts) => (accounts.length > 1 && accounts.includes('BIG') ? tooLarge() : undefined) });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A', 'B', 'C', 'BIG'), payloadOf('A'), payloadOf('D')], { ...base, concurrency: 2, scheduler: m.scheduler }), fake.idOf);
+      m.flush();
+      let inFlight = 0;
+      let most = 0;
+      for (const event of run.all) {
+        if (event.type === 'submitted') most = Math.max(most, ++inFlight);
+        if (event.type === 'results' || (event.type === 'error' && event.batch)) inFlight--;
+      }
+      expect(run.state.done).toBe(true);
+      expect(most).toBe(2);
+      // The halves one after the other; chunk 2 (A) once chunk 1 is done, then D in the slot it held.
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => [r.at, r.detail])).toEqual([
+        [0, 'A,B,C,BIG:fifo'],
+        [1, 'A,B:fifo'],
+        [18, 'C,BIG:fifo'],
+        [19, 'C:fifo'],
+        [36, 'BIG:fifo'],
+        [53, 'A:fifo'],
+        [53, 'D:fifo'],
+      ]);
+      expect(run.report().report.accounts_fetched).toBe(6);
     }),
   );
 

@@ -12,10 +12,12 @@ import {
   finalize,
   from,
   map,
+  merge,
   mergeMap,
-  type Observable,
+  Observable,
   of,
   type SchedulerLike,
+  type Subscriber,
   take,
   tap,
   throwError,
@@ -231,6 +233,79 @@ function outcomeCollector() {
 }
 
 /**
+ * The run's `concurrency` slots, one per batch from submit to results. A chunk waits for a
+ * slot in input order ({@link Slots.take}); the second half of a 413 split only takes one that
+ * is free at once ({@link Slots.tryTake}), else it goes after the first half in the chunk's
+ * own slot. Halves never wait for a slot: the slots may all be held by chunks waiting in the
+ * overlap guard for the very accounts the halves hold. As with mergeMap's concurrency, a slot
+ * passes to the next waiter only when its work completes; work that errors or is unsubscribed
+ * just frees it (the run is ending: starting a waiter then would send a request for nothing).
+ */
+class Slots {
+  private free: number;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  /** Runs `work` once a slot is free, in the order asked. */
+  take<T>(work: () => Observable<T>): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      let teardown: (() => void) | undefined;
+      const start = (): void => {
+        teardown = this.hold(work, subscriber);
+      };
+      if (this.free > 0 && this.queue.length === 0) {
+        this.free--;
+        start();
+      } else this.queue.push(start);
+      return () => {
+        if (teardown !== undefined) teardown();
+        else {
+          const at = this.queue.indexOf(start);
+          if (at >= 0) this.queue.splice(at, 1);
+        }
+      };
+    });
+  }
+
+  /** `work` in a slot taken now (to be subscribed at once), or undefined when none is free. */
+  tryTake<T>(work: () => Observable<T>): Observable<T> | undefined {
+    if (this.free <= 0 || this.queue.length > 0) return undefined;
+    this.free--;
+    return new Observable<T>((subscriber) => this.hold(work, subscriber));
+  }
+
+  /** Runs `work` in a slot already taken, and gives the slot back when it ends. */
+  private hold<T>(work: () => Observable<T>, subscriber: Subscriber<T>): () => void {
+    let held = true;
+    const inner = work().subscribe({
+      next: (value) => subscriber.next(value),
+      error: (error: unknown) => {
+        held = false;
+        this.free++;
+        subscriber.error(error);
+      },
+      complete: () => {
+        held = false;
+        subscriber.complete();
+        const next = this.queue.shift();
+        if (next === undefined) this.free++;
+        else next();
+      },
+    });
+    return () => {
+      inner.unsubscribe();
+      if (held) {
+        held = false;
+        this.free++;
+      }
+    };
+  }
+}
+
+/**
  * Runs many batches: submits each payload (or each chunk of one big portfolio, cut by
  * account with {@link chunkByAccount}), polls it and fetches its results, with at most
  * `concurrency` batches in progress, and emits every batch's events, then one `report`.
@@ -245,8 +320,8 @@ function outcomeCollector() {
  *   change for `stallPolls` answers gets a `stalled` event, one whose percentage falls a
  *   `regressed` event. Neither stops it.
  * - **413.** A chunk refused as too large is split in half by account (`split` event) and
- *   the halves resubmitted one after the other (so `concurrency` still caps the batches in
- *   flight), down to single accounts; a single account still too large
+ *   the halves resubmitted, side by side when a slot of `concurrency` is free, else one
+ *   after the other, down to single accounts; a single account still too large
  *   gets an `error` event. The report lists the splits.
  * - **Errors are per batch.** A refused submit, a failed batch, a timeout or a failed
  *   results request gives that chunk an `error` event and the report an entry with the
@@ -292,6 +367,7 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
 
   return defer(() => {
     const outcomes = outcomeCollector();
+    const slots = new Slots(concurrency);
 
     // replace_all: 'open' until a replace_all submit is accepted; 'pending' while one is in flight.
     const modeState = new BehaviorSubject<'open' | 'pending' | 'done'>(processingMode === 'replace_all' ? 'open' : 'done');
@@ -352,9 +428,14 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
           if (error instanceof PayloadTooLargeError && splitOnTooLarge && accountCodes.length > 1 && splittable) {
             const into = halves(chunk);
             const [left, right] = splitRequest(payload, accountCodes);
-            // One half after the other: the chunk holds one of the run's `concurrency` slots,
-            // and both halves at once (each splitting again) put several batches in it.
-            return concat(of<BatchRunEvent>({ type: 'split', chunk, accountCodes, into, error }), submit(into[0], left), submit(into[1], right));
+            // The first half goes in the chunk's slot; the second beside it only when a slot is
+            // free, else after it: both at once in one slot (each splitting again) broke `concurrency`.
+            const announced = of<BatchRunEvent>({ type: 'split', chunk, accountCodes, into, error });
+            return defer(() => {
+              const beside = slots.tryTake(() => submit(into[1], right));
+              if (beside === undefined) return concat(announced, submit(into[0], left), submit(into[1], right));
+              return concat(announced, merge(submit(into[0], left), beside));
+            });
           }
           return of<BatchRunEvent>({ type: 'error', chunk, accountCodes, error: asError(error) });
         }),
@@ -374,7 +455,7 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
     };
 
     const events = from(payloads.map((payload, i) => [String(i + 1), payload] as const)).pipe(
-      mergeMap(([chunk, payload]) => run(chunk, payload), concurrency),
+      mergeMap(([chunk, payload]) => slots.take(() => run(chunk, payload))),
       tap((event) => outcomes.record(event)),
     );
     return concat(
