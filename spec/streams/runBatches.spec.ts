@@ -285,6 +285,19 @@ describe('runBatches', () => {
   );
 
   it(
+    'should send no submit when it is unsubscribed while chunks wait for a shared account',
+    marbles((m) => {
+      // The guard hands the accounts of the cancelled chunk 1 to chunk 2, then chunk 3, within
+      // the run's own teardown: each started its submit before being unsubscribed in turn.
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('A'), payloadOf('A')], { ...base, concurrency: 3, scheduler: m.scheduler }));
+      m.scheduler.schedule(() => run.subscription.unsubscribe(), 5);
+      m.flush();
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.at)).toEqual([0]);
+    }),
+  );
+
+  it(
     'should not split when splitOnTooLarge is false',
     marbles((m) => {
       const fake = fakeC9({ scheduler: m.scheduler, refuse: () => new PayloadTooLargeError({ status: 413, body: '' }) });

@@ -8,6 +8,7 @@ import {
   catchError,
   concat,
   defer,
+  EMPTY,
   filter,
   finalize,
   from,
@@ -368,6 +369,8 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
   return defer(() => {
     const outcomes = outcomeCollector();
     const slots = new Slots(concurrency);
+    // True once the subscriber has left (or the run ended): see `work` in `run`.
+    let closing = false;
 
     // replace_all: 'open' until a replace_all submit is accepted; 'pending' while one is in flight.
     const modeState = new BehaviorSubject<'open' | 'pending' | 'done'>(processingMode === 'replace_all' ? 'open' : 'done');
@@ -444,8 +447,11 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
 
     const run = (chunk: string, payload: PortfolioRequest | StreamedPortfolioRequest): Observable<BatchRunEvent> => {
       const accountCodes = accountCodesOfRequest(payload);
+      // A chunk the guard frees while the run itself is being unsubscribed sends nothing: it
+      // is torn down right after, and its submit could reach the server before the abort.
+      const work = (): Observable<BatchRunEvent> => (closing ? EMPTY : submit(chunk, payload));
       return guard
-        .run<BatchRunEvent>({ label: chunk, accountCodes }, () => submit(chunk, payload), (blockedBy) => ({ type: 'waiting', chunk, accountCodes, blockedBy }))
+        .run<BatchRunEvent>({ label: chunk, accountCodes }, work, (blockedBy) => ({ type: 'waiting', chunk, accountCodes, blockedBy }))
         .pipe(
           catchError((error: unknown) =>
             // Besides a fatal error, only the guard's own refusal arrives here: submit made everything else an event.
@@ -458,10 +464,23 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
       mergeMap(([chunk, payload]) => slots.take(() => run(chunk, payload))),
       tap((event) => outcomes.record(event)),
     );
-    return concat(
+    const all = concat(
       events,
       defer(() => of<RunBatchesEvent>({ type: 'report', report: buildReport(outcomes.outcomes(), { top, splits: outcomes.splits }), splits: [...outcomes.splits] })),
     );
+    return new Observable<RunBatchesEvent>((subscriber) => {
+      // An observer of its own, not the subscriber: the chunks' teardowns must run after ours.
+      const subscription = all.subscribe({
+        next: (event) => subscriber.next(event),
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        // Set before the chunks are torn down one by one (see `work`).
+        closing = true;
+        subscription.unsubscribe();
+      };
+    });
   });
 }
 
