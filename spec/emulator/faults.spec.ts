@@ -57,6 +57,21 @@ describe('FaultController', () => {
     expect(emu.stats.requests.submit).toBe(3);
   });
 
+  it('should queue the responses of a second failNext on a route after those still pending', async () => {
+    // The second call replaced the first: a test scripting a 502 and then a 429 got only the
+    // 429, and passed without the 502 ever being sent.
+    emu.faults.failNext('health', { status: 502, count: 2 });
+    emu.faults.failNext('health', { status: 429, headers: { 'retry-after': '1' } });
+    const statuses: number[] = [];
+    for (let i = 0; i < 4; i++) statuses.push((await rawGet(emu, '/healthcheck/analytics-engine')).status);
+    expect(statuses).toEqual([502, 502, 429, 200]);
+  });
+
+  it('should refuse a count that is not a positive integer', () => {
+    expect(() => emu.faults.failNext('health', { status: 502, count: 0 })).toThrow(TypeError);
+    expect(() => emu.faults.dropNext('health', { when: 'beforeHeaders', count: 1.5 })).toThrow(TypeError);
+  });
+
   it('should replace a response with a proxy HTML page and headers', async () => {
     emu.faults.failNext('status', { status: 503, headers: { 'retry-after': '2' } });
     const res = await fetch(`${emu.url}/portfolios/batch/whatever`, { headers: { authorization: `Bearer ${KEY}` } });

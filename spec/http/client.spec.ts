@@ -241,6 +241,22 @@ describe('createClient', () => {
   );
 
   it(
+    'should name the request whose 2xx body is not JSON in the InvalidResponseError',
+    marbles((m) => {
+      // A run polls and fetches results for many batches: without the request, an HTML page
+      // from a proxy could be a status poll or the results fetch.
+      const html = response(200, '<html><body>Gateway says hi</body></html>', { 'content-type': 'text/html' });
+      const { client } = setup(m, () => html);
+      const status = run(m, client.getBatchStatus(BATCH)).error as InvalidResponseError;
+      expect(status.message).toMatch(new RegExp(`^HTTP 200 answer to GET /portfolios/batch/${BATCH} is not valid JSON \\(an HTML page;`));
+      expect([status.method, status.path]).toEqual(['GET', `/portfolios/batch/${BATCH}`]);
+      expect(status.toJSON()).toMatchObject({ method: 'GET', path: `/portfolios/batch/${BATCH}` });
+      const results = run(m, setup(m, () => html).client.getAccountResults()).error as InvalidResponseError;
+      expect(results.message).toMatch(/^HTTP 200 answer to GET \/results\/accounts is not valid JSON/);
+    }),
+  );
+
+  it(
     'should map each error status to its class, with the server message, request id and Retry-After',
     marbles((m) => {
       const cases: Array<[TransportResponse, new (...args: never[]) => ApiError, RegExp]> = [

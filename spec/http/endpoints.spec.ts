@@ -1,4 +1,4 @@
-import { assertBatchId, endpoints, joinUrl, normalizeEndpoint } from '../../src/http/endpoints';
+import { assertBatchId, endpointWithoutUserInfo, endpoints, joinUrl, normalizeEndpoint } from '../../src/http/endpoints';
 
 describe('endpoints', () => {
   it('should give each endpoint its method and path', () => {
@@ -60,5 +60,13 @@ describe('normalizeEndpoint', () => {
     for (const endpoint of ['', 'api.example', '/portfolios', 'ftp://api.example', 'file:///etc/passwd']) {
       expect(() => normalizeEndpoint(endpoint)).toThrow(TypeError);
     }
+  });
+});
+
+describe('endpointWithoutUserInfo', () => {
+  it('should drop user and password and normalize, and leave a value that is not a URL as it is', () => {
+    expect(endpointWithoutUserInfo('https://svc:pw@api.example/base/?x=1')).toBe('https://api.example/base');
+    expect(endpointWithoutUserInfo('http://127.0.0.1:8080')).toBe('http://127.0.0.1:8080');
+    expect(endpointWithoutUserInfo('?')).toBe('?');
   });
 });

@@ -23,3 +23,13 @@ describe('redact', () => {
     expect(out).toContain(REDACTED);
   });
 });
+
+describe('redact (URL user info)', () => {
+  it('should remove the user info of a URL, short passwords included, and leave other text alone', () => {
+    expect(redact('GET http://svc:pw@127.0.0.1:1/x: connection refused (ECONNREFUSED)')).toBe(
+      `GET http://${REDACTED}@127.0.0.1:1/x: connection refused (ECONNREFUSED)`,
+    );
+    expect(redact('request to https://ops:s3cret%40pw@api.example/portfolios failed')).toBe(`request to https://${REDACTED}@api.example/portfolios failed`);
+    expect(redact('mail ops@example.com about http://127.0.0.1:8080/x')).toBe('mail ops@example.com about http://127.0.0.1:8080/x');
+  });
+});

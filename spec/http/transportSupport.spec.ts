@@ -1,4 +1,5 @@
 import * as http from 'node:http';
+import { inspect } from 'node:util';
 import { firstValueFrom } from 'rxjs';
 import { ConnectionError, ResponseTooLargeError } from '../../src/http/errors';
 import { createClient } from '../../src/http/client';
@@ -276,5 +277,14 @@ describe('bodyText', () => {
     const client = createClient({ endpoint: url, apiKey: 'sk-test-0000000000000000', transport: make(), retry: { initialDelayMs: 1, maxRetries: 3 } });
     expect(await errorOf(firstValueFrom(client.getAccountResults({ accountCodes: new Set(['A']) })))).toBeInstanceOf(ResponseTooLargeError);
     expect(requests).toBe(1);
+  });
+});
+
+describe('toConnectionError (endpoint with user info)', () => {
+  it('should not repeat the password of the URL in the message or the cause', () => {
+    const url = 'http://svc:pw@127.0.0.1:1/x';
+    const error = toConnectionError({ method: 'GET', url }, coded('ECONNREFUSED', `request to ${url} failed, reason: connect ECONNREFUSED 127.0.0.1:1`), false);
+    expect(error.message).toBe('GET http://[redacted]@127.0.0.1:1/x: connection refused (ECONNREFUSED)');
+    expect(inspect(error, { depth: 5 })).not.toContain('svc:pw');
   });
 });

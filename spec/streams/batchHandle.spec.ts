@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { lastValueFrom, of, Subject, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { DecodeError } from '../../src/http/errors';
+import { C9Error, DecodeError } from '../../src/http/errors';
 import { loadHandles, recordHandles, saveHandles } from '../../src/streams/batchHandle';
 import { resumeBatches, runBatches, type RunBatchesEvent } from '../../src/streams/runBatches';
 import type { SubmittedBatch } from '../../src/types';
@@ -135,6 +135,66 @@ describe('batchHandle', () => {
       expect(after.filter((r) => r.kind === 'results')).toHaveLength(1);
       const last = resumed[resumed.length - 1];
       expect(last.type === 'report' && last.report.accounts_fetched).toBe(3);
+    });
+
+    it('should follow handles saved by saveHandles when the client endpoint carries user info', async () => {
+      // saveHandles writes the endpoint without user info; the client keeps it. The same
+      // server was taken for another one: every handle got an error event and nothing was
+      // polled, and the message repeated the endpoint's password.
+      const file = path.join(dir, 'state.json');
+      const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      const server = fakeC9({ scheduler });
+      const client = { ...server.client, endpoint: 'http://svc:hunter2pw@127.0.0.1:1' };
+      server.client.submitBatch(payloadOf('A1', 'B1')).subscribe();
+      scheduler.flush();
+      await saveHandles(file, [handle(1, { endpoint: client.endpoint, submittedAt: new Date(0).toISOString() })]);
+      const handles = await loadHandles(file);
+      expect(handles[0].endpoint).toBe('http://127.0.0.1:1');
+      const events: RunBatchesEvent[] = [];
+      const config = { adaptive: false as const, poll: { initialIntervalMs: 10, factor: 1, jitter: 0 }, results: { windowMs: 2, refetchAttempts: 0 }, scheduler };
+      resumeBatches(client, handles, config).subscribe((e) => events.push(e));
+      scheduler.flush();
+      expect(events.filter((e) => e.type === 'error')).toEqual([]);
+      const results = events.find((e) => e.type === 'results');
+      expect(results?.type === 'results' && results.results.rows.map((r) => r.account_code)).toEqual(['A1', 'B1']);
+    });
+
+    it('should not repeat the user info of an endpoint in the error of a handle of another endpoint', () => {
+      const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      const server = fakeC9({ scheduler });
+      const client = { ...server.client, endpoint: 'http://svc:hunter2pw@127.0.0.1:1' };
+      const events: RunBatchesEvent[] = [];
+      resumeBatches(client, [handle(1, { endpoint: 'https://ops:s3cretpw@elsewhere.example' })], { scheduler }).subscribe((e) => events.push(e));
+      scheduler.flush();
+      const error = events.find((e) => e.type === 'error');
+      // Every error the library raises is a C9Error (README): a handle of another endpoint too.
+      expect(error?.type === 'error' && error.error).toBeInstanceOf(C9Error);
+      expect(error?.type === 'error' && error.error.message).toBe(
+        `batch ${handle(1).batchId} was submitted to https://elsewhere.example, not to http://127.0.0.1:1`,
+      );
+      const last = events[events.length - 1];
+      expect(last.type === 'report' && JSON.stringify(last.report)).not.toMatch(/hunter2pw|s3cretpw/);
+    });
+
+    it('should follow a handle given twice once, and report its batch once', () => {
+      // Both copies shared one poll loop, but the report kept one outcome per copy and the
+      // events updated only the last: the first stayed 'unknown', its accounts listed as
+      // without results (exit code 1) beside the same accounts fetched.
+      const scheduler = new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
+      const server = fakeC9({ scheduler });
+      server.client.submitBatch(payloadOf('A1', 'B1')).subscribe();
+      scheduler.flush();
+      const saved = handle(1, { endpoint: server.client.endpoint, submittedAt: new Date(0).toISOString() });
+      const events: RunBatchesEvent[] = [];
+      const config = { adaptive: false as const, poll: { initialIntervalMs: 10, factor: 1, jitter: 0 }, results: { windowMs: 2, refetchAttempts: 0 }, scheduler };
+      resumeBatches(server.client, [saved, { ...saved }], config).subscribe((e) => events.push(e));
+      scheduler.flush();
+      expect(events.filter((e) => e.type === 'submitted')).toHaveLength(1);
+      const last = events[events.length - 1];
+      if (last.type !== 'report') throw new Error('no report');
+      expect(last.report.batches.map((b) => [b.batch_id, b.status])).toEqual([[saved.batchId, 'completed']]);
+      expect(last.report.accounts_without_results).toEqual([]);
+      expect(last.report.accounts_fetched).toBe(2);
     });
 
     it('should give a handle of another endpoint an error event instead of polling it', () => {

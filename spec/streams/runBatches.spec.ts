@@ -232,6 +232,72 @@ describe('runBatches', () => {
   );
 
   it(
+    'should keep the halves of a 413 split within `concurrency`',
+    marbles((m) => {
+      // concurrency 1: each half was submitted at once beside the other, so a split chunk
+      // had two (after a second split, three) batches in flight in its one slot.
+      const tooLarge = () => new PayloadTooLargeError({ status: 413, body: '' });
+      const fake = fakeC9({ scheduler: m.scheduler, refuse: (accounts) => (accounts.length > 1 && accounts.includes('BIG') ? tooLarge() : undefined) });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A', 'B', 'C', 'BIG'), payloadOf('D')], { ...base, concurrency: 1, scheduler: m.scheduler }), fake.idOf);
+      let inFlight = 0;
+      let most = 0;
+      m.flush();
+      for (const event of run.all) {
+        if (event.type === 'submitted') most = Math.max(most, ++inFlight);
+        if (event.type === 'results' || (event.type === 'error' && event.batch)) inFlight--;
+      }
+      expect(most).toBe(1);
+      // Every account still margined once, in input order.
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A,B,C,BIG:fifo', 'A,B:fifo', 'C,BIG:fifo', 'C:fifo', 'BIG:fifo', 'D:fifo']);
+      expect(run.report().report.accounts_fetched).toBe(5);
+    }),
+  );
+
+  it(
+    'should run the halves of a 413 split side by side only in a free slot, and never wait for one',
+    marbles((m) => {
+      // concurrency 2: chunk 2 shares A with chunk 1 and holds the other slot while it waits in
+      // the overlap guard, so chunk 1's halves must share its slot (waiting for one would deadlock).
+      const tooLarge = () => new PayloadTooLargeError({ status: 413, body: '' });
+      const fake = fakeC9({ scheduler: m.scheduler, refuse: (accounts) => (accounts.length > 1 && accounts.includes('BIG') ? tooLarge() : undefined) });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A', 'B', 'C', 'BIG'), payloadOf('A'), payloadOf('D')], { ...base, concurrency: 2, scheduler: m.scheduler }), fake.idOf);
+      m.flush();
+      let inFlight = 0;
+      let most = 0;
+      for (const event of run.all) {
+        if (event.type === 'submitted') most = Math.max(most, ++inFlight);
+        if (event.type === 'results' || (event.type === 'error' && event.batch)) inFlight--;
+      }
+      expect(run.state.done).toBe(true);
+      expect(most).toBe(2);
+      // The halves one after the other; chunk 2 (A) once chunk 1 is done, then D in the slot it held.
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => [r.at, r.detail])).toEqual([
+        [0, 'A,B,C,BIG:fifo'],
+        [1, 'A,B:fifo'],
+        [18, 'C,BIG:fifo'],
+        [19, 'C:fifo'],
+        [36, 'BIG:fifo'],
+        [53, 'A:fifo'],
+        [53, 'D:fifo'],
+      ]);
+      expect(run.report().report.accounts_fetched).toBe(6);
+    }),
+  );
+
+  it(
+    'should send no submit when it is unsubscribed while chunks wait for a shared account',
+    marbles((m) => {
+      // The guard hands the accounts of the cancelled chunk 1 to chunk 2, then chunk 3, within
+      // the run's own teardown: each started its submit before being unsubscribed in turn.
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('A'), payloadOf('A')], { ...base, concurrency: 3, scheduler: m.scheduler }));
+      m.scheduler.schedule(() => run.subscription.unsubscribe(), 5);
+      m.flush();
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.at)).toEqual([0]);
+    }),
+  );
+
+  it(
     'should not split when splitOnTooLarge is false',
     marbles((m) => {
       const fake = fakeC9({ scheduler: m.scheduler, refuse: () => new PayloadTooLargeError({ status: 413, body: '' }) });

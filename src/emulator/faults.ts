@@ -52,9 +52,9 @@ export type HoldState = 'queued' | 'processing';
 export interface FaultController {
   /** Adds `ms` of latency before every response of `route` (0 removes it). */
   setLatency(route: RouteName, ms: number): void;
-  /** Answers the next `count` requests of `route` with another status and body. */
+  /** Answers the next `count` requests of `route` with another status and body; a second call's come after those still pending. */
   failNext(route: RouteName, spec: ReplaceResponse): void;
-  /** Drops the connection of the next `count` responses of `route`. */
+  /** Drops the connection of the next `count` responses of `route`; a second call's come after those still pending. */
   dropNext(route: RouteName, spec: DropConnection): void;
   /** Writes the next `count` bodies of `route` in small, delayed chunks. */
   slowBody(route: RouteName, spec?: SlowBody): void;
@@ -96,6 +96,26 @@ function take<T>(map: Map<RouteName, Counted<T>>, route: RouteName): T | undefin
   return c.spec;
 }
 
+/** Takes the next of a queue of counted faults (see {@link take}), moving on to the next call's when one is used up. */
+function takeQueued<T>(map: Map<RouteName, Counted<T>[]>, route: RouteName): T | undefined {
+  const queue = map.get(route);
+  const c = queue?.[0];
+  if (queue === undefined || c === undefined) return undefined;
+  c.left--;
+  if (c.left <= 0) queue.shift();
+  if (queue.length === 0) map.delete(route);
+  return c.spec;
+}
+
+/** Appends a call's faults after those of earlier calls still pending on the route. */
+function enqueue<T>(map: Map<RouteName, Counted<T>[]>, route: RouteName, spec: T, count: number | undefined, name: string): void {
+  check(count === undefined || (Number.isInteger(count) && count >= 1), `${name}: count must be an integer >= 1`);
+  const queue = map.get(route);
+  const entry = { spec, left: count ?? 1 };
+  if (queue) queue.push(entry);
+  else map.set(route, [entry]);
+}
+
 function defaultBody(status: number): Json {
   switch (status) {
     case 400:
@@ -125,8 +145,9 @@ function check(cond: boolean, message: string): void {
 /** The fault state of one emulator. The server reads it through the `take…`/`…Of` methods. */
 export class Faults implements FaultController {
   private readonly latency = new Map<RouteName, number>();
-  private readonly replace = new Map<RouteName, Counted<ReplaceResponse>>();
-  private readonly drop = new Map<RouteName, Counted<DropConnection>>();
+  // Queues: a second call on a route adds its responses after those still pending.
+  private readonly replace = new Map<RouteName, Counted<ReplaceResponse>[]>();
+  private readonly drop = new Map<RouteName, Counted<DropConnection>[]>();
   private readonly slow = new Map<RouteName, Counted<SlowBody>>();
   private readonly holds = new Map<string, HoldState | 'released'>();
   private readonly statuses = new Map<string, string>();
@@ -144,11 +165,11 @@ export class Faults implements FaultController {
 
   failNext(route: RouteName, spec: ReplaceResponse): void {
     check(Number.isInteger(spec.status) && spec.status >= 100 && spec.status <= 599, 'failNext: status must be an HTTP status');
-    this.replace.set(route, { spec, left: spec.count ?? 1 });
+    enqueue(this.replace, route, spec, spec.count, 'failNext');
   }
 
   dropNext(route: RouteName, spec: DropConnection): void {
-    this.drop.set(route, { spec, left: spec.count ?? 1 });
+    enqueue(this.drop, route, spec, spec.count, 'dropNext');
   }
 
   slowBody(route: RouteName, spec: SlowBody = {}): void {
@@ -199,7 +220,7 @@ export class Faults implements FaultController {
 
   /** The replacement for this response, if one is pending (and counts it). */
   takeReplacement(route: RouteName): Replacement | undefined {
-    const spec = take(this.replace, route);
+    const spec = takeQueued(this.replace, route);
     if (!spec) return undefined;
     const html = spec.format ? spec.format === 'html' : spec.status >= 502 && spec.status <= 504;
     const body = spec.body ?? (html ? htmlPage(spec.status) : defaultBody(spec.status));
@@ -213,7 +234,7 @@ export class Faults implements FaultController {
 
   /** The drop for this response, if one is pending (and counts it). */
   takeDrop(route: RouteName): DropConnection | undefined {
-    return take(this.drop, route);
+    return takeQueued(this.drop, route);
   }
 
   /** The slow-body setting for this response, if any (and counts it). */

@@ -156,14 +156,14 @@ export function parseResponse(response: TransportResponse, context: RequestConte
   // Some servers and proxies prefix JSON with a byte order mark, which JSON.parse refuses.
   const body = response.body.charCodeAt(0) === 0xfeff ? response.body.slice(1) : response.body;
   if (body.trim() === '') {
-    throw new InvalidResponseError({ status, contentType, body, requestId, reason: 'empty body' });
+    throw new InvalidResponseError({ status, contentType, body, requestId, reason: 'empty body', method: context.method, path: context.path });
   }
   try {
     return JSON.parse(body) as unknown;
   } catch {
     const looksLikeHtml = /html/i.test(contentType ?? '') || /^\s*</.test(body);
     const reason = looksLikeHtml ? 'an HTML page' : 'malformed or truncated JSON';
-    throw new InvalidResponseError({ status, contentType, body, requestId, reason });
+    throw new InvalidResponseError({ status, contentType, body, requestId, reason, method: context.method, path: context.path });
   }
 }
 

@@ -90,3 +90,23 @@ export function normalizeEndpoint(endpoint: string): string {
 export function joinUrl(endpoint: string, path: string): string {
   return `${normalizeEndpoint(endpoint)}/${path.replace(/^\/+/, '')}`;
 }
+
+/**
+ * The endpoint as it may be shown or compared: normalized, without user info. Two spellings
+ * of one server (with and without `user:password@`) are the same place, and a password must
+ * not reach a message. A value that is not a URL is returned as it is.
+ *
+ * Example: `endpointWithoutUserInfo('https://svc:pw@api.example/')` → `'https://api.example'`
+ *
+ * @param endpoint a base URL
+ */
+export function endpointWithoutUserInfo(endpoint: string): string {
+  try {
+    const url = new URL(normalizeEndpoint(endpoint));
+    url.username = '';
+    url.password = '';
+    return url.href.replace(/\/+$/, '');
+  } catch {
+    return endpoint;
+  }
+}

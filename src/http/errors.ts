@@ -221,17 +221,23 @@ export class InvalidResponseError extends C9Error {
   readonly contentType: string | undefined;
   readonly bodyExcerpt: string;
   readonly requestId: string | undefined;
+  /** The request answered, when known: a run polls and fetches for many batches, and a proxy's page may answer any of them. */
+  readonly method: string | undefined;
+  readonly path: string | undefined;
 
-  constructor(init: { status: number; contentType?: string; body: string; requestId?: string; reason: string }) {
+  constructor(init: { status: number; contentType?: string; body: string; requestId?: string; reason: string; method?: string; path?: string }) {
     const excerpt = bodyExcerpt(init.body);
+    const to = init.method && init.path ? ` to ${init.method} ${init.path}` : '';
     super(
-      `HTTP ${init.status} answer is not valid JSON (${init.reason}; content-type ${init.contentType ?? 'none'}): ` +
+      `HTTP ${init.status} answer${to} is not valid JSON (${init.reason}; content-type ${init.contentType ?? 'none'}): ` +
         (excerpt === '' ? 'empty body' : JSON.stringify(excerpt)),
     );
     this.status = init.status;
     this.contentType = redactField(init.contentType);
     this.bodyExcerpt = excerpt;
     this.requestId = redactField(init.requestId);
+    this.method = redactField(init.method);
+    this.path = redactField(init.path);
   }
 
   override toJSON(): Record<string, unknown> {
@@ -241,6 +247,8 @@ export class InvalidResponseError extends C9Error {
       contentType: this.contentType,
       bodyExcerpt: this.bodyExcerpt,
       requestId: this.requestId,
+      method: this.method,
+      path: this.path,
     };
   }
 }

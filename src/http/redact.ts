@@ -4,7 +4,8 @@
  *
  * Keys are removed in three ways, because any one alone can miss: the exact keys that
  * clients registered (also URL- or JSON-encoded), anything shaped like the vendor's keys
- * (`sk-…`), and whatever follows `Bearer`.
+ * (`sk-…`), and whatever follows `Bearer`. The user info of a URL (an endpoint's password)
+ * goes too.
  */
 
 const registered = new Set<string>();
@@ -39,7 +40,7 @@ export function registerSecret(secret: string): void {
 }
 
 /**
- * Returns `text` with every known secret, `sk-…` key and bearer token replaced.
+ * Returns `text` with every known secret, `sk-…` key, bearer token and URL user info replaced.
  *
  * Example: `redact('Authorization: Bearer sk-abc123')` → `'Authorization: Bearer [redacted]'`
  *
@@ -52,5 +53,8 @@ export function redact(text: string): string {
   }
   return out
     .replace(/\bsk-[A-Za-z0-9._~+/=-]+/g, REDACTED)
+    // The user info of a URL (`https://user:password@host`): an endpoint may carry a password,
+    // and every message about a request starts with its URL.
+    .replace(/(\b[A-Za-z][A-Za-z0-9+.-]*:\/\/)(?!\[redacted\]@)[^\s/?#@"'<>]+@/g, `$1${REDACTED}@`)
     .replace(/(Bearer\s+)(?!\[redacted\])[^\s"',;]+/gi, `$1${REDACTED}`);
 }

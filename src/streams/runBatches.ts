@@ -8,23 +8,25 @@ import {
   catchError,
   concat,
   defer,
+  EMPTY,
   filter,
   finalize,
   from,
   map,
   merge,
   mergeMap,
-  type Observable,
+  Observable,
   of,
   type SchedulerLike,
+  type Subscriber,
   take,
   tap,
   throwError,
 } from 'rxjs';
 import { accountCodesOf, isTerminalStatus, PROCESSING_MODES, type BatchStatus, type PortfolioRequest, type ProcessingMode } from '../codecs';
 import type { C9Client } from '../http/client';
-import { normalizeEndpoint } from '../http/endpoints';
-import { AuthenticationError, BatchFailedError, PayloadTooLargeError } from '../http/errors';
+import { endpointWithoutUserInfo, normalizeEndpoint } from '../http/endpoints';
+import { AuthenticationError, BatchFailedError, C9Error, PayloadTooLargeError } from '../http/errors';
 import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
 import { adaptivePollInterval, type AdaptivePollIntervalConfig } from '../operators/adaptivePollInterval';
 import type { PollConfig } from '../operators/pollUntilTerminal';
@@ -232,6 +234,79 @@ function outcomeCollector() {
 }
 
 /**
+ * The run's `concurrency` slots, one per batch from submit to results. A chunk waits for a
+ * slot in input order ({@link Slots.take}); the second half of a 413 split only takes one that
+ * is free at once ({@link Slots.tryTake}), else it goes after the first half in the chunk's
+ * own slot. Halves never wait for a slot: the slots may all be held by chunks waiting in the
+ * overlap guard for the very accounts the halves hold. As with mergeMap's concurrency, a slot
+ * passes to the next waiter only when its work completes; work that errors or is unsubscribed
+ * just frees it (the run is ending: starting a waiter then would send a request for nothing).
+ */
+class Slots {
+  private free: number;
+  private readonly queue: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  /** Runs `work` once a slot is free, in the order asked. */
+  take<T>(work: () => Observable<T>): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      let teardown: (() => void) | undefined;
+      const start = (): void => {
+        teardown = this.hold(work, subscriber);
+      };
+      if (this.free > 0 && this.queue.length === 0) {
+        this.free--;
+        start();
+      } else this.queue.push(start);
+      return () => {
+        if (teardown !== undefined) teardown();
+        else {
+          const at = this.queue.indexOf(start);
+          if (at >= 0) this.queue.splice(at, 1);
+        }
+      };
+    });
+  }
+
+  /** `work` in a slot taken now (to be subscribed at once), or undefined when none is free. */
+  tryTake<T>(work: () => Observable<T>): Observable<T> | undefined {
+    if (this.free <= 0 || this.queue.length > 0) return undefined;
+    this.free--;
+    return new Observable<T>((subscriber) => this.hold(work, subscriber));
+  }
+
+  /** Runs `work` in a slot already taken, and gives the slot back when it ends. */
+  private hold<T>(work: () => Observable<T>, subscriber: Subscriber<T>): () => void {
+    let held = true;
+    const inner = work().subscribe({
+      next: (value) => subscriber.next(value),
+      error: (error: unknown) => {
+        held = false;
+        this.free++;
+        subscriber.error(error);
+      },
+      complete: () => {
+        held = false;
+        subscriber.complete();
+        const next = this.queue.shift();
+        if (next === undefined) this.free++;
+        else next();
+      },
+    });
+    return () => {
+      inner.unsubscribe();
+      if (held) {
+        held = false;
+        this.free++;
+      }
+    };
+  }
+}
+
+/**
  * Runs many batches: submits each payload (or each chunk of one big portfolio, cut by
  * account with {@link chunkByAccount}), polls it and fetches its results, with at most
  * `concurrency` batches in progress, and emits every batch's events, then one `report`.
@@ -246,7 +321,8 @@ function outcomeCollector() {
  *   change for `stallPolls` answers gets a `stalled` event, one whose percentage falls a
  *   `regressed` event. Neither stops it.
  * - **413.** A chunk refused as too large is split in half by account (`split` event) and
- *   the halves resubmitted, down to single accounts; a single account still too large
+ *   the halves resubmitted, side by side when a slot of `concurrency` is free, else one
+ *   after the other, down to single accounts; a single account still too large
  *   gets an `error` event. The report lists the splits.
  * - **Errors are per batch.** A refused submit, a failed batch, a timeout or a failed
  *   results request gives that chunk an `error` event and the report an entry with the
@@ -292,6 +368,9 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
 
   return defer(() => {
     const outcomes = outcomeCollector();
+    const slots = new Slots(concurrency);
+    // True once the subscriber has left (or the run ended): see `work` in `run`.
+    let closing = false;
 
     // replace_all: 'open' until a replace_all submit is accepted; 'pending' while one is in flight.
     const modeState = new BehaviorSubject<'open' | 'pending' | 'done'>(processingMode === 'replace_all' ? 'open' : 'done');
@@ -352,7 +431,14 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
           if (error instanceof PayloadTooLargeError && splitOnTooLarge && accountCodes.length > 1 && splittable) {
             const into = halves(chunk);
             const [left, right] = splitRequest(payload, accountCodes);
-            return concat(of<BatchRunEvent>({ type: 'split', chunk, accountCodes, into, error }), merge(submit(into[0], left), submit(into[1], right)));
+            // The first half goes in the chunk's slot; the second beside it only when a slot is
+            // free, else after it: both at once in one slot (each splitting again) broke `concurrency`.
+            const announced = of<BatchRunEvent>({ type: 'split', chunk, accountCodes, into, error });
+            return defer(() => {
+              const beside = slots.tryTake(() => submit(into[1], right));
+              if (beside === undefined) return concat(announced, submit(into[0], left), submit(into[1], right));
+              return concat(announced, merge(submit(into[0], left), beside));
+            });
           }
           return of<BatchRunEvent>({ type: 'error', chunk, accountCodes, error: asError(error) });
         }),
@@ -361,8 +447,11 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
 
     const run = (chunk: string, payload: PortfolioRequest | StreamedPortfolioRequest): Observable<BatchRunEvent> => {
       const accountCodes = accountCodesOfRequest(payload);
+      // A chunk the guard frees while the run itself is being unsubscribed sends nothing: it
+      // is torn down right after, and its submit could reach the server before the abort.
+      const work = (): Observable<BatchRunEvent> => (closing ? EMPTY : submit(chunk, payload));
       return guard
-        .run<BatchRunEvent>({ label: chunk, accountCodes }, () => submit(chunk, payload), (blockedBy) => ({ type: 'waiting', chunk, accountCodes, blockedBy }))
+        .run<BatchRunEvent>({ label: chunk, accountCodes }, work, (blockedBy) => ({ type: 'waiting', chunk, accountCodes, blockedBy }))
         .pipe(
           catchError((error: unknown) =>
             // Besides a fatal error, only the guard's own refusal arrives here: submit made everything else an event.
@@ -372,13 +461,26 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
     };
 
     const events = from(payloads.map((payload, i) => [String(i + 1), payload] as const)).pipe(
-      mergeMap(([chunk, payload]) => run(chunk, payload), concurrency),
+      mergeMap(([chunk, payload]) => slots.take(() => run(chunk, payload))),
       tap((event) => outcomes.record(event)),
     );
-    return concat(
+    const all = concat(
       events,
       defer(() => of<RunBatchesEvent>({ type: 'report', report: buildReport(outcomes.outcomes(), { top, splits: outcomes.splits }), splits: [...outcomes.splits] })),
     );
+    return new Observable<RunBatchesEvent>((subscriber) => {
+      // An observer of its own, not the subscriber: the chunks' teardowns must run after ours.
+      const subscription = all.subscribe({
+        next: (event) => subscriber.next(event),
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      });
+      return () => {
+        // Set before the chunks are torn down one by one (see `work`).
+        closing = true;
+        subscription.unsubscribe();
+      };
+    });
   });
 }
 
@@ -424,7 +526,7 @@ export type ResumeBatchesConfig = FollowConfig;
  * Picks up saved batches (see `saveHandles`/`loadHandles`) after a crash or Ctrl-C:
  * announces each again as `submitted`, polls it and fetches its results exactly as
  * {@link runBatches} does (shared loops, shared results fetch, re-fetches, stall reports),
- * then emits the report. Nothing is submitted. All handles are followed at once: they are
+ * then emits the report. Nothing is submitted; a batch id given twice is followed once. All handles are followed at once: they are
  * already queued at the server, and polling them costs one request each per interval.
  * A handle saved for another endpoint than the client's gets an `error` event (its id would
  * mean nothing there, or worse, another batch).
@@ -446,20 +548,27 @@ export type ResumeBatchesConfig = FollowConfig;
  */
 export function resumeBatches(client: C9Client, handles: readonly SubmittedBatch[], config: ResumeBatchesConfig = {}): Observable<RunBatchesEvent> {
   if (!Array.isArray(handles)) throw new TypeError('resumeBatches: handles must be an array');
-  const list: readonly SubmittedBatch[] = handles;
-  list.forEach((h, i) => {
+  const given: readonly SubmittedBatch[] = handles;
+  given.forEach((h, i) => {
     if (typeof h?.batchId !== 'string' || !Array.isArray(h.accountCodes) || typeof h.submittedAt !== 'string') {
       throw new TypeError(`resumeBatches: handles[${i}] is not a batch handle`);
     }
   });
+  // A batch id given twice (state files merged, say) is one batch: followed and reported once,
+  // not once as done and once as without results.
+  const ids = new Set<string>();
+  const list = given.filter((h) => !ids.has(h.batchId) && ids.add(h.batchId) !== undefined);
   const { follow, top, scheduler } = follower(client, config);
+  // Compared without user info: saveHandles writes none, and the client may have been made with it.
+  const here = endpointWithoutUserInfo(client.endpoint);
   const sameEndpoint = (endpoint: string | undefined): boolean => {
     if (endpoint === undefined) return true;
     try {
-      return normalizeEndpoint(endpoint) === client.endpoint;
+      normalizeEndpoint(endpoint);
     } catch {
       return false;
     }
+    return endpointWithoutUserInfo(endpoint) === here;
   };
 
   return defer(() => {
@@ -469,7 +578,7 @@ export function resumeBatches(client: C9Client, handles: readonly SubmittedBatch
         outcomes.noteChunk(batch.batchId, chunk);
         const announced = of<BatchRunEvent>({ type: 'submitted', batch });
         if (!sameEndpoint(batch.endpoint)) {
-          const error = new TypeError(`batch ${batch.batchId} was submitted to ${batch.endpoint ?? '?'}, not to ${client.endpoint}`);
+          const error = new C9Error(`batch ${batch.batchId} was submitted to ${endpointWithoutUserInfo(batch.endpoint ?? '?')}, not to ${here}`);
           return concat(announced, of<BatchRunEvent>({ type: 'error', chunk, accountCodes: batch.accountCodes, batch, error }));
         }
         return concat(announced, follow(chunk, batch));
