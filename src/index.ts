@@ -11,6 +11,7 @@
 export { createClient } from './http/client';
 export type { ClientOptions, C9Client, BatchStatusResponse, AccountResultsQuery } from './http/client';
 export { fetchTransport } from './http/fetchTransport';
+export type { FetchTransportOptions } from './http/fetchTransport';
 export { nodeHttpTransport } from './http/nodeHttpTransport';
 export type { NodeHttpTransportOptions } from './http/nodeHttpTransport';
 export type { Transport, TransportRequest, TransportResponse, RequestBody } from './http/transport';
@@ -139,5 +140,6 @@ export type {
   DropConnection,
   SlowBody,
   HoldState,
+  Json,
   AccountRow,
 } from './emulator';
