@@ -327,3 +327,29 @@ describe('describeEmulator', () => {
     }
   });
 });
+
+describe('startEmulator with recordBatchPayloads', () => {
+  it("should keep every accepted batch's payload by batch id, and none of a refused one or by default", async () => {
+    const recording = await startEmulator({ apiKeys: [KEY_A], recordBatchPayloads: true });
+    const plain = await startEmulator({ apiKeys: [KEY_A] });
+    try {
+      const sent = [{ portfolio: [etd('A')], memo: 'first' }, { portfolio: [etd('B'), etd('C')] }];
+      const ids: string[] = [];
+      for (const body of sent) {
+        const answer = await call(recording, 'POST', '/portfolios/batch', { body });
+        expect(answer.status).toBe(202);
+        ids.push((answer.body as { batch_id: string }).batch_id);
+      }
+      expect((await call(recording, 'POST', '/portfolios/batch', { body: { portfolio: [{ account_code: 'X' }] } })).status).toBe(400);
+      expect([...recording.stats.batchPayloads]).toEqual([
+        [ids[0], sent[0]],
+        [ids[1], sent[1]],
+      ]);
+      expect((await call(plain, 'POST', '/portfolios/batch', { body: sent[0] })).status).toBe(202);
+      expect(plain.stats.batchPayloads.size).toBe(0);
+    } finally {
+      await recording.close();
+      await plain.close();
+    }
+  });
+});

@@ -52,6 +52,12 @@ export interface EmulatorOptions {
    * want it); turn it off for very large payloads, where it keeps one parsed payload alive per user.
    */
   readonly capturePayloads?: boolean;
+  /**
+   * Keep the parsed payload of every accepted batch in `stats.batchPayloads`, by batch id, so a
+   * test can check what each batch of a run received (chunks, 413 halves). Default false: a
+   * long-running emulator would keep every payload it was ever sent.
+   */
+  readonly recordBatchPayloads?: boolean;
 }
 
 /** Counters and captures for tests. */
@@ -62,6 +68,8 @@ export interface EmulatorStats {
   readonly lastSubmittedPayloads: ReadonlyMap<string, unknown>;
   /** Batch ids in the order their processing started. */
   readonly startedBatches: readonly string[];
+  /** The parsed payload of each accepted batch, by batch id, in the order accepted (only with `recordBatchPayloads`). */
+  readonly batchPayloads: ReadonlyMap<string, unknown>;
 }
 
 /** A running emulator. */
@@ -179,6 +187,7 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHa
     windowMs: positiveInt(options.rateLimit.windowMs, 60_000, 'rateLimit.windowMs'),
   };
   const capturePayloads = options.capturePayloads ?? true;
+  const recordBatchPayloads = options.recordBatchPayloads ?? false;
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   need(Number.isInteger(port) && port >= 0 && port <= 65535, 'port must be an integer 0–65535');
@@ -186,6 +195,9 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHa
   const timers = new Timers();
   const requests = Object.fromEntries([...ROUTE_NAMES, 'unknown'].map((r) => [r, 0])) as Record<RouteName | 'unknown', number>;
   const lastSubmittedPayloads = new Map<string, unknown>();
+  const batchPayloads = new Map<string, unknown>();
+  // The parsed body behind each validated request, kept only while its batch is created.
+  const parsedOf = new WeakMap<ValidatedRequest, unknown>();
   const startedBatches: string[] = [];
   let engine: BatchEngine | undefined;
   const faults = new Faults(() => engine?.wake());
@@ -218,7 +230,9 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHa
     }
     if (capturePayloads) lastSubmittedPayloads.set(user.key, parsed);
     const v = validatePayload(parsed, valuationDate);
-    return v.ok ? v.value : json(400, { error: v.error });
+    if (!v.ok) return json(400, { error: v.error });
+    if (recordBatchPayloads) parsedOf.set(v.value, parsed);
+    return v.value;
   }
 
   function calculate(user: User, v: ValidatedRequest, requestId: string): SyncBody {
@@ -273,6 +287,7 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHa
     const v = await payload(req, user);
     if (!v || !('accounts' in v)) return v;
     const batch = batches.submit(user, v, raw as ProcessingMode);
+    if (recordBatchPayloads) batchPayloads.set(batch.id, parsedOf.get(v));
     return json(202, { batch_id: batch.id });
   }
 
@@ -369,7 +384,7 @@ export function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHa
         port: address.port,
         apiKeys: [...keys],
         faults,
-        stats: { requests, lastSubmittedPayloads, startedBatches },
+        stats: { requests, lastSubmittedPayloads, startedBatches, batchPayloads },
         close: () => {
           closing ??= new Promise<void>((done) => {
             timers.clearAll();
