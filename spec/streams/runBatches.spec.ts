@@ -5,7 +5,7 @@ import { marbles } from 'rxjs-marbles/jest';
 import type { TestScheduler } from 'rxjs/testing';
 import type { PortfolioRequest } from '../../src/codecs';
 import { createClient } from '../../src/http/client';
-import { AuthenticationError, BadRequestError, BatchFailedError, PayloadTooLargeError } from '../../src/http/errors';
+import { AuthenticationError, BadRequestError, BatchFailedError, ConnectionError, PayloadTooLargeError } from '../../src/http/errors';
 import { fetchTransport } from '../../src/http/fetchTransport';
 import type { TransportRequest, TransportResponse } from '../../src/http/transport';
 import { AccountOverlapError } from '../../src/streams/overlapGuard';
@@ -332,6 +332,55 @@ describe('runBatches', () => {
         'results #1 A',
         'report',
       ]);
+    }),
+  );
+
+  it(
+    'should not send a batch holding an account of one whose end is unknown (its polling timed out), and run the others',
+    marbles((m) => {
+      // Batch #1 (A) never finishes within the 50 ms deadline: it may still run on the server.
+      const fake = fakeC9({ scheduler: m.scheduler, durationMs: (accounts) => (accounts.includes('A') && !accounts.includes('C') ? 1_000_000 : 10) });
+      const run = record(
+        m.scheduler,
+        runBatches(fake.client, [payloadOf('A'), payloadOf('A', 'C'), payloadOf('B')], { ...base, poll: { ...base.poll, timeoutMs: 50 }, concurrency: 4, scheduler: m.scheduler }),
+        fake.idOf,
+      );
+      m.flush();
+      expect(run.log.filter(([, e]) => !e.startsWith('status'))).toEqual([
+        [0, 'waiting 2 for 1'],
+        [1, 'submitted #1 A'],
+        [1, 'submitted #2 B'],
+        [17, 'results #2 B'],
+        [51, 'error 1 BatchTimeoutError'],
+        [51, 'error 2 AccountOverlapError'],
+        [51, 'report'],
+      ]);
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A:fifo', 'B:fifo']);
+      const refused = run.all.find((e) => e.type === 'error' && e.chunk === '2');
+      expect(refused?.type === 'error' && refused.error.message).toBe(
+        `2 shares accounts with batch ${fake.idOf(1)}, whose end is unknown (BatchTimeoutError), still in flight: A`,
+      );
+    }),
+  );
+
+  it(
+    'should not send a batch holding an account of a submit that may have reached the server, but send it after one that cannot have',
+    marbles((m) => {
+      for (const mayHaveReachedServer of [true, false]) {
+        const lost = new ConnectionError('socket hang up', { mayHaveReachedServer });
+        const fake = fakeC9({ scheduler: m.scheduler, refuse: (_accounts, i) => (i === 0 ? lost : undefined) });
+        const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('A', 'C')], { ...base, concurrency: 4, scheduler: m.scheduler }), fake.idOf);
+        m.flush();
+        const submits = fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail);
+        const errors = run.all.flatMap((e) => (e.type === 'error' ? [`${e.chunk} ${e.error.constructor.name}`] : []));
+        if (mayHaveReachedServer) {
+          expect(submits).toEqual(['A:fifo']);
+          expect(errors).toEqual(['1 ConnectionError', '2 AccountOverlapError']);
+        } else {
+          expect(submits).toEqual(['A:fifo', 'A,C:fifo']);
+          expect(errors).toEqual(['1 ConnectionError']);
+        }
+      }
     }),
   );
 

@@ -26,7 +26,7 @@ import {
 import { accountCodesOf, isTerminalStatus, PROCESSING_MODES, type BatchStatus, type PortfolioRequest, type ProcessingMode } from '../codecs';
 import type { C9Client } from '../http/client';
 import { endpointWithoutUserInfo, normalizeEndpoint } from '../http/endpoints';
-import { AuthenticationError, BatchFailedError, C9Error, PayloadTooLargeError } from '../http/errors';
+import { AuthenticationError, BatchFailedError, C9Error, ConnectionError, PayloadTooLargeError } from '../http/errors';
 import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
 import { adaptivePollInterval, type AdaptivePollIntervalConfig } from '../operators/adaptivePollInterval';
 import type { PollConfig } from '../operators/pollUntilTerminal';
@@ -34,7 +34,7 @@ import { trackProgress } from '../operators/trackProgress';
 import type { BatchResults, BatchRunEvent, SubmittedBatch } from '../types';
 import { createBatchWatcher, type BatchWatcher } from './batchWatcher';
 import { chunkByAccount, isChunkable, type ChunkableRequest } from './chunkByAccount';
-import { createOverlapGuard, type OverlapGuard, type OverlapPolicy } from './overlapGuard';
+import { AccountOverlapError, createOverlapGuard, type OverlapGuard, type OverlapPolicy } from './overlapGuard';
 import { buildReport, isUnsubmitted, type RunOutcome, type RunReport, type UnsubmittedOutcome } from './report';
 import { createResultsFetcher, type ResultsFetcher, type ResultsFetcherConfig } from './resultsFetcher';
 
@@ -313,7 +313,10 @@ class Slots {
  *
  * - **Overlap guard.** The results store keeps one row per account, so a chunk that shares
  *   an account with one in flight waits for it (a `waiting` event) or, with
- *   `onOverlap: 'fail'`, gets an `error` event at once. Never both in flight.
+ *   `onOverlap: 'fail'`, gets an `error` event at once. Never both in flight. A batch whose end
+ *   is unknown (its polling failed or timed out, or its submit's answer was lost) may still
+ *   run on the server: a later chunk holding one of its accounts gets an `error` event
+ *   ({@link AccountOverlapError}) and is not sent.
  * - **Shared work.** Each batch id has one polling loop ({@link createBatchWatcher});
  *   batches finishing close together share one results request ({@link createResultsFetcher}),
  *   which re-fetches a few times while submitted accounts are missing or stale.
@@ -369,6 +372,27 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
   return defer(() => {
     const outcomes = outcomeCollector();
     const slots = new Slots(concurrency);
+    // Accounts of batches whose end is unknown: a batch whose polling failed or timed out may
+    // still run on the server, and a submit whose answer was lost may have created one. Its
+    // rows could then overwrite a later batch's, or be taken for them (written after that
+    // batch started, they pass the freshness test by time), so a later chunk holding one of
+    // these accounts is refused, not sent (see `work` in `run`).
+    const unsettled = new Map<string, string>();
+    const terminalSeen = new Set<string>();
+    const noteUnsettled = (event: BatchRunEvent): void => {
+      if (event.type === 'status' && isTerminalStatus(event.status.status)) terminalSeen.add(event.batch.batchId);
+      if (event.type !== 'error') return;
+      const { batch, error } = event;
+      const holder =
+        batch !== undefined
+          ? terminalSeen.has(batch.batchId) || error instanceof BatchFailedError
+            ? undefined
+            : `batch ${batch.batchId}, whose end is unknown (${error.constructor.name}),`
+          : error instanceof ConnectionError && error.mayHaveReachedServer
+            ? `chunk ${event.chunk}, whose submit may have created a batch,`
+            : undefined;
+      if (holder !== undefined) for (const code of event.accountCodes) unsettled.set(code, holder);
+    };
     // True once the subscriber has left (or the run ended): see `work` in `run`.
     let closing = false;
 
@@ -449,7 +473,15 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
       const accountCodes = accountCodesOfRequest(payload);
       // A chunk the guard frees while the run itself is being unsubscribed sends nothing: it
       // is torn down right after, and its submit could reach the server before the abort.
-      const work = (): Observable<BatchRunEvent> => (closing ? EMPTY : submit(chunk, payload));
+      const work = (): Observable<BatchRunEvent> => {
+        if (closing) return EMPTY;
+        const shared = accountCodes.filter((code) => unsettled.has(code));
+        if (shared.length > 0) {
+          const holders = [...new Set(shared.map((code) => unsettled.get(code) ?? ''))];
+          return of<BatchRunEvent>({ type: 'error', chunk, accountCodes, error: new AccountOverlapError(chunk, shared, holders) });
+        }
+        return submit(chunk, payload).pipe(tap(noteUnsettled));
+      };
       return guard
         .run<BatchRunEvent>({ label: chunk, accountCodes }, work, (blockedBy) => ({ type: 'waiting', chunk, accountCodes, blockedBy }))
         .pipe(
