@@ -5,7 +5,17 @@ import { marbles } from 'rxjs-marbles/jest';
 import type { TestScheduler } from 'rxjs/testing';
 import type { PortfolioRequest } from '../../src/codecs';
 import { createClient } from '../../src/http/client';
-import { AuthenticationError, BadRequestError, BatchFailedError, ConnectionError, PayloadTooLargeError } from '../../src/http/errors';
+import {
+  AuthenticationError,
+  BadRequestError,
+  BatchFailedError,
+  ConnectionError,
+  DecodeError,
+  InternalServerError,
+  InvalidResponseError,
+  PayloadTooLargeError,
+  RateLimitError,
+} from '../../src/http/errors';
 import { fetchTransport } from '../../src/http/fetchTransport';
 import type { TransportRequest, TransportResponse } from '../../src/http/transport';
 import { AccountOverlapError } from '../../src/streams/overlapGuard';
@@ -380,6 +390,33 @@ describe('runBatches', () => {
           expect(submits).toEqual(['A:fifo', 'A,C:fifo']);
           expect(errors).toEqual(['1 ConnectionError']);
         }
+      }
+    }),
+  );
+
+  it(
+    'should not send a batch holding an account of a submit the server may have queued (a 5xx other than 503, a 2xx it could not read)',
+    marbles((m) => {
+      // The client does not resend a submit answered 500 (it "may have queued the batch before
+      // failing"), nor one whose 202 it could not read: such a batch may run and write A's row.
+      const cases: [Error, boolean][] = [
+        [new InternalServerError({ status: 500, body: '' }), true],
+        [new InternalServerError({ status: 504, body: '<html>gateway timeout</html>' }), true],
+        [new InvalidResponseError({ status: 202, body: '<html>', reason: 'not JSON' }), true],
+        [new DecodeError('batch accepted', ['batch_id'], ['batch_id: missing']), true],
+        [new InternalServerError({ status: 503, body: '' }), false],
+        [new RateLimitError({ status: 429, body: '' }), false],
+        [new BadRequestError({ status: 400, body: '' }), false],
+      ];
+      for (const [lost, mayHaveQueued] of cases) {
+        const fake = fakeC9({ scheduler: m.scheduler, refuse: (_accounts, i) => (i === 0 ? lost : undefined) });
+        const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('A', 'C')], { ...base, concurrency: 4, scheduler: m.scheduler }), fake.idOf);
+        m.flush();
+        const submits = fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail);
+        const errors = run.all.flatMap((e) => (e.type === 'error' ? [`${e.chunk} ${e.error.constructor.name}`] : []));
+        const name = lost.constructor.name;
+        expect([name, submits]).toEqual([name, mayHaveQueued ? ['A:fifo'] : ['A:fifo', 'A,C:fifo']]);
+        expect([name, errors]).toEqual([name, mayHaveQueued ? [`1 ${name}`, '2 AccountOverlapError'] : [`1 ${name}`]]);
       }
     }),
   );
