@@ -213,6 +213,19 @@ describe('runBatches', () => {
   );
 
   it(
+    'should send no submit for a chunk waiting on a shared account when the key is refused',
+    marbles((m) => {
+      // The guard frees chunk 1's account as its work errors, before the error ends the run:
+      // chunk 2, waiting for A, started its submit then.
+      const fake = fakeC9({ scheduler: m.scheduler, refuse: () => new AuthenticationError({ status: 401, body: '{"error":{"message":"Invalid or expired API key"}}' }) });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('A')], { ...base, concurrency: 2, scheduler: m.scheduler }));
+      m.flush();
+      expect(run.state.error).toBeInstanceOf(AuthenticationError);
+      expect(fake.requests.filter((r) => r.kind === 'submit')).toHaveLength(1);
+    }),
+  );
+
+  it(
     'should split a batch refused with 413 in halves by account down to single accounts, and say so',
     marbles((m) => {
       const tooLarge = () => new PayloadTooLargeError({ status: 413, body: '' });

@@ -415,7 +415,7 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
             : undefined;
       if (holder !== undefined) for (const code of event.accountCodes) unsettled.set(code, holder);
     };
-    // True once the subscriber has left (or the run ended): see `work` in `run`.
+    // True once the subscriber has left or a fatal error ends the run: see `work` in `run`.
     let closing = false;
 
     // replace_all: 'open' until a replace_all submit is accepted; 'pending' while one is in flight.
@@ -502,7 +502,15 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
           const holders = [...new Set(shared.map((code) => unsettled.get(code) ?? ''))];
           return of<BatchRunEvent>({ type: 'error', chunk, accountCodes, error: new AccountOverlapError(chunk, shared, holders) });
         }
-        return submit(chunk, payload).pipe(tap(noteUnsettled));
+        return submit(chunk, payload).pipe(
+          tap({
+            next: noteUnsettled,
+            // Only a fatal error gets here, and it ends the run; the guard frees this chunk's
+            // accounts before passing it on, which starts the chunks waiting for them: they
+            // must send nothing either.
+            error: () => (closing = true),
+          }),
+        );
       };
       return guard
         .run<BatchRunEvent>({ label: chunk, accountCodes }, work, (blockedBy) => ({ type: 'waiting', chunk, accountCodes, blockedBy }))
