@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { lastValueFrom, map, Observable, timer, toArray, type Subscription } from 'rxjs';
+import { lastValueFrom, map, Observable, take, timer, toArray, type Subscription } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import type { TestScheduler } from 'rxjs/testing';
 import type { PortfolioRequest } from '../../src/codecs';
@@ -317,6 +317,22 @@ describe('runBatches', () => {
       m.scheduler.schedule(() => run.subscription.unsubscribe(), 5);
       m.flush();
       expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.at)).toEqual([0]);
+    }),
+  );
+
+  it(
+    'should send no submit for the chunks after an event on which the subscriber leaves while the run starts',
+    marbles((m) => {
+      // Chunk 2's `waiting` comes while the chunks are being subscribed: the run kept
+      // subscribing them for an observer that had left, and chunk 3 (B) sent its submit.
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const seen: string[] = [];
+      runBatches(fake.client, [payloadOf('A'), payloadOf('A'), payloadOf('B')], { ...base, concurrency: 3, scheduler: m.scheduler })
+        .pipe(take(1))
+        .subscribe((event) => seen.push(event.type));
+      m.flush();
+      expect(seen).toEqual(['waiting']);
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A:fifo']);
     }),
   );
 

@@ -19,6 +19,7 @@ import {
   of,
   type SchedulerLike,
   type Subscriber,
+  Subscription,
   take,
   tap,
   throwError,
@@ -532,16 +533,22 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
     );
     return new Observable<RunBatchesEvent>((subscriber) => {
       // An observer of its own, not the subscriber: the chunks' teardowns must run after ours.
-      const subscription = all.subscribe({
-        next: (event) => subscriber.next(event),
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-      return () => {
+      // Our teardown is added before subscribing: a subscriber that leaves on an event sent
+      // while the chunks are still being subscribed (a `waiting` one, say) must stop the chunks
+      // after it from sending, and `all` does not see that it left.
+      const subscription = new Subscription();
+      subscriber.add(() => {
         // Set before the chunks are torn down one by one (see `work`).
         closing = true;
         subscription.unsubscribe();
-      };
+      });
+      subscription.add(
+        all.subscribe({
+          next: (event) => subscriber.next(event),
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        }),
+      );
     });
   });
 }
