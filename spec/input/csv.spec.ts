@@ -125,6 +125,16 @@ describe('readCsvPositions', () => {
     expect(error.message).toContain('bad.csv:3: the record has 1 fields');
   });
 
+  it('should name the line of a last line holding a CR alone in a file of CRLF lines, which the parser reads as a record', async () => {
+    // CRLF is the record delimiter, so the "\r" ending the file is a record of one field: the
+    // scan left that CR undecided at the end and counted no record, so the error fell back to
+    // the parser's own line count, which also counts the CR inside the memo (4).
+    const error = await failure(`${HEADER},memo\r\nA,NYMEX,CL,FUT,202612,,5,"x\ry"\r\n\r`);
+
+    expect(error.line).toBe(3);
+    expect(error.message).toContain('bad.csv:3: the record has 1 fields');
+  });
+
   it('should name the line where a record starts when an earlier field spans lines', async () => {
     const error = await failure(`${HEADER},memo\r\nA,NYMEX,CL,FUT,202612,,5,"one\r\ntwo\r\nthree"\r\nA,NYMEX,,FUT,202612,,5,ok\r\n`);
 

@@ -125,6 +125,8 @@ export class CsvLineTracker extends StartTracker {
   private delimiter: 'lf' | 'crlf' | 'cr' | undefined;
   /** The last byte was a CR outside quotes, and the delimiter is CRLF or not yet found: what it is depends on the next byte. */
   private pendingCr = false;
+  /** The file offset of that CR (the next byte may be in another piece of a segment stream). */
+  private pendingCrAt = 0;
   /** Records holding a bare LF outside quotes in a file of CRLF records (rare: the first one fails the read). */
   private readonly bareLf: number[] = [];
 
@@ -171,14 +173,13 @@ export class CsvLineTracker extends StartTracker {
           this.atRecordStart = true;
           continue;
         }
-        if (this.delimiter === undefined) this.delimiter = 'cr';
-        // A lone CR in a file of CRLF records is text of its record.
-        else this.startRecord(this.position + i - 1);
+        this.loneCr();
       }
       // CR-only records: their lines are not counted (LF is), so none is told (the whole file is read then).
       if (this.delimiter === 'cr') continue;
       if (b === CR && this.delimiter !== 'lf') {
         this.pendingCr = true;
+        this.pendingCrAt = this.position + i;
         continue;
       }
       if (b === LF) {
@@ -197,6 +198,25 @@ export class CsvLineTracker extends StartTracker {
       this.startRecord(this.position + i);
       if (b === QUOTE) this.inQuotes = true;
     }
+  }
+
+  /** A CR outside quotes followed by no LF: the record delimiter when none was found yet, else text of its record. */
+  private loneCr(): void {
+    if (this.delimiter === undefined) this.delimiter = 'cr';
+    else this.startRecord(this.pendingCrAt);
+  }
+
+  /**
+   * A CR ending the bytes is decided here: in a file of CRLF records, a last line holding a
+   * CR alone is a record (`\r`) the parser makes, and it was never counted, so its error named
+   * the record's index as its line.
+   */
+  override _flush(callback: TransformCallback): void {
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      this.loneCr();
+    }
+    callback();
   }
 
   /** Notes a record starting at file offset `offset` on the current line, unless one has already started. */
