@@ -129,6 +129,10 @@ export class CsvLineTracker extends StartTracker {
   private pendingCrAt = 0;
   /** Records holding a bare LF outside quotes in a file of CRLF records (rare: the first one fails the read). */
   private readonly bareLf: number[] = [];
+  /** The last byte was a CR outside quotes in a file of LF records. */
+  private lastCr = false;
+  /** Records with a line ending in CRLF outside quotes in a file of LF records (the first one fails the read). */
+  private readonly crLf: number[] = [];
 
   /**
    * @param line the line the bytes start on (a range of a file read on its own starts past line 1)
@@ -158,6 +162,8 @@ export class CsvLineTracker extends StartTracker {
         this.bomMatched = -1;
         if (matched > 0) this.startRecord(this.position + i - matched);
       }
+      const afterCr = this.lastCr;
+      this.lastCr = false;
       if (this.inQuotes) {
         if (b === LF) this.line++;
         // A doubled quote closes and opens again.
@@ -185,6 +191,8 @@ export class CsvLineTracker extends StartTracker {
       if (b === LF) {
         this.delimiter ??= 'lf';
         if (this.delimiter === 'lf') {
+          // A CRLF line end in a file of LF records: the CR is text, the end of the record's last field.
+          if (afterCr && this.crLf[this.crLf.length - 1] !== this.foundCount - 1) this.crLf.push(this.foundCount - 1);
           this.line++;
           this.atRecordStart = true;
           continue;
@@ -197,6 +205,7 @@ export class CsvLineTracker extends StartTracker {
       }
       this.startRecord(this.position + i);
       if (b === QUOTE) this.inQuotes = true;
+      else if (b === CR) this.lastCr = true;
     }
   }
 
@@ -242,6 +251,15 @@ export class CsvLineTracker extends StartTracker {
    */
   hasBareLineFeed(index: number): boolean {
     return this.bareLf.length > 0 && this.bareLf.includes(index);
+  }
+
+  /**
+   * Whether record `index` has a line ending in CRLF outside quotes while the file's records
+   * end in LF (its first line did): the parser then keeps the CR as the end of the last field,
+   * and a value such as `net_position` `5\r` or a memo `text\r` would be sent with it.
+   */
+  hasCarriageReturnLineEnd(index: number): boolean {
+    return this.crLf.length > 0 && this.crLf.includes(index);
   }
 
   /** The file offset of record `index`'s first byte, or undefined as for {@link startLine}. */
