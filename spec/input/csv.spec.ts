@@ -137,6 +137,9 @@ describe('readCsvPositions', () => {
       const error = await failure(`${header}\n${row}\n${row}\r\n${row}\n`, 'mixed.csv');
       expect(error.message).toMatch(new RegExp(`mixed\\.csv:${line}: a line of this record ends in CRLF while the file's first line ends in LF alone`));
     }
+    // The last line, ended by a CR alone.
+    const last = await failure(`${HEADER}\nA,NYMEX,CL,FUT,202612,,5\nA,NYMEX,CL,FUT,202612,,5\r`, 'mixed.csv');
+    expect(last.message).toMatch(/mixed\.csv:3: a line of this record ends in CRLF/);
     // A CRLF inside quotes is data, in a file of LF lines too.
     const path = files.write('quoted.csv', `${HEADER},memo\nA,NYMEX,CL,FUT,202612,,5,"two\r\nlines"\n`);
     expect((await collect(readCsvPositions(path))).map((p) => p.memo)).toEqual(['two\r\nlines']);

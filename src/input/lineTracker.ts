@@ -221,6 +221,8 @@ export class CsvLineTracker extends StartTracker {
    * the record's index as its line.
    */
   override _flush(callback: TransformCallback): void {
+    // A last line ending in a CR with no LF after it, in a file of LF records: as a CRLF.
+    if (this.lastCr && this.crLf[this.crLf.length - 1] !== this.foundCount - 1) this.crLf.push(this.foundCount - 1);
     if (this.pendingCr) {
       this.pendingCr = false;
       this.loneCr();
