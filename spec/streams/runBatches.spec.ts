@@ -226,6 +226,34 @@ describe('runBatches', () => {
   );
 
   it(
+    'should run the chunks after one whose split throws (not a fatal error)',
+    marbles((m) => {
+      // A streamed request whose subset() throws: its chunk gets an error event and the run
+      // goes on; only a fatal error may stop the chunks waiting behind it from sending.
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const tooLarge = new PayloadTooLargeError({ status: 413, body: '' });
+      const client = {
+        ...fake.client,
+        submitBatch: (payload: Parameters<typeof fake.client.submitBatch>[0], options?: Parameters<typeof fake.client.submitBatch>[1]) =>
+          'portfolio' in payload ? fake.client.submitBatch(payload, options) : timer(1, m.scheduler).pipe(map((): never => { throw tooLarge; })),
+      };
+      const streamed = {
+        options: {},
+        accountCodes: ['A', 'B'],
+        positions: async function* () {},
+        subset: (): never => {
+          throw new Error('the file cannot be read again');
+        },
+      };
+      const run = record(m.scheduler, runBatches(client, [streamed, payloadOf('A'), payloadOf('C')], { ...base, concurrency: 1, scheduler: m.scheduler }));
+      m.flush();
+      expect(run.state.done).toBe(true);
+      expect(run.all.flatMap((e) => (e.type === 'error' ? [`${e.chunk} ${e.error.message}`] : []))).toEqual(['1 the file cannot be read again']);
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A:fifo', 'C:fifo']);
+    }),
+  );
+
+  it(
     'should split a batch refused with 413 in halves by account down to single accounts, and say so',
     marbles((m) => {
       const tooLarge = () => new PayloadTooLargeError({ status: 413, body: '' });

@@ -506,10 +506,13 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
         return submit(chunk, payload).pipe(
           tap({
             next: noteUnsettled,
-            // Only a fatal error gets here, and it ends the run; the guard frees this chunk's
-            // accounts before passing it on, which starts the chunks waiting for them: they
-            // must send nothing either.
-            error: () => (closing = true),
+            // A fatal error ends the run; the guard frees this chunk's accounts before passing
+            // it on, which starts the chunks waiting for them: they must send nothing either.
+            // (Anything else that escapes submit, a streamed request's subset() throwing, say,
+            // becomes this chunk's error event and the run goes on.)
+            error: (error: unknown) => {
+              if (isFatal(error)) closing = true;
+            },
           }),
         );
       };
