@@ -125,6 +125,36 @@ describe('readCsvPositions', () => {
     expect(error.message).toContain('bad.csv:3: the record has 1 fields');
   });
 
+  it("should refuse a record whose line ends in CRLF in a file whose first line ends in LF alone, naming the record's line", async () => {
+    // LF is the record delimiter, so the parser keeps each CR as the end of the last field:
+    // the rows were read with net_position "5\r", memo "ok\r" or account_code "A\r", sent as such.
+    for (const [header, row, line] of [
+      [HEADER, 'A,NYMEX,CL,FUT,202612,,5', 3],
+      [`${HEADER},memo`, 'A,NYMEX,CL,FUT,202612,,5,ok', 3],
+      // "A\r" would be an account of its own beside "A": chunked apart, both in flight at once.
+      ['exchange_code,contract_code,contract_type,contract_expiry,contract_strike,net_position,account_code', 'NYMEX,CL,FUT,202612,,5,A', 3],
+    ] as const) {
+      const error = await failure(`${header}\n${row}\n${row}\r\n${row}\n`, 'mixed.csv');
+      expect(error.message).toMatch(new RegExp(`mixed\\.csv:${line}: a line of this record ends in CRLF while the file's first line ends in LF alone`));
+    }
+    // The last line, ended by a CR alone.
+    const last = await failure(`${HEADER}\nA,NYMEX,CL,FUT,202612,,5\nA,NYMEX,CL,FUT,202612,,5\r`, 'mixed.csv');
+    expect(last.message).toMatch(/mixed\.csv:3: a line of this record ends in CRLF/);
+    // A CRLF inside quotes is data, in a file of LF lines too.
+    const path = files.write('quoted.csv', `${HEADER},memo\nA,NYMEX,CL,FUT,202612,,5,"two\r\nlines"\n`);
+    expect((await collect(readCsvPositions(path))).map((p) => p.memo)).toEqual(['two\r\nlines']);
+  });
+
+  it('should name the line of a last line holding a CR alone in a file of CRLF lines, which the parser reads as a record', async () => {
+    // CRLF is the record delimiter, so the "\r" ending the file is a record of one field: the
+    // scan left that CR undecided at the end and counted no record, so the error fell back to
+    // the parser's own line count, which also counts the CR inside the memo (4).
+    const error = await failure(`${HEADER},memo\r\nA,NYMEX,CL,FUT,202612,,5,"x\ry"\r\n\r`);
+
+    expect(error.line).toBe(3);
+    expect(error.message).toContain('bad.csv:3: the record has 1 fields');
+  });
+
   it('should name the line where a record starts when an earlier field spans lines', async () => {
     const error = await failure(`${HEADER},memo\r\nA,NYMEX,CL,FUT,202612,,5,"one\r\ntwo\r\nthree"\r\nA,NYMEX,,FUT,202612,,5,ok\r\n`);
 

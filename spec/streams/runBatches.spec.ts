@@ -1,11 +1,21 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { lastValueFrom, map, Observable, timer, toArray, type Subscription } from 'rxjs';
+import { lastValueFrom, map, Observable, take, timer, toArray, type Subscription } from 'rxjs';
 import { marbles } from 'rxjs-marbles/jest';
 import type { TestScheduler } from 'rxjs/testing';
 import type { PortfolioRequest } from '../../src/codecs';
 import { createClient } from '../../src/http/client';
-import { AuthenticationError, BadRequestError, BatchFailedError, ConnectionError, PayloadTooLargeError } from '../../src/http/errors';
+import {
+  AuthenticationError,
+  BadRequestError,
+  BatchFailedError,
+  ConnectionError,
+  DecodeError,
+  InternalServerError,
+  InvalidResponseError,
+  PayloadTooLargeError,
+  RateLimitError,
+} from '../../src/http/errors';
 import { fetchTransport } from '../../src/http/fetchTransport';
 import type { TransportRequest, TransportResponse } from '../../src/http/transport';
 import { AccountOverlapError } from '../../src/streams/overlapGuard';
@@ -203,6 +213,47 @@ describe('runBatches', () => {
   );
 
   it(
+    'should send no submit for a chunk waiting on a shared account when the key is refused',
+    marbles((m) => {
+      // The guard frees chunk 1's account as its work errors, before the error ends the run:
+      // chunk 2, waiting for A, started its submit then.
+      const fake = fakeC9({ scheduler: m.scheduler, refuse: () => new AuthenticationError({ status: 401, body: '{"error":{"message":"Invalid or expired API key"}}' }) });
+      const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('A')], { ...base, concurrency: 2, scheduler: m.scheduler }));
+      m.flush();
+      expect(run.state.error).toBeInstanceOf(AuthenticationError);
+      expect(fake.requests.filter((r) => r.kind === 'submit')).toHaveLength(1);
+    }),
+  );
+
+  it(
+    'should run the chunks after one whose split throws (not a fatal error)',
+    marbles((m) => {
+      // A streamed request whose subset() throws: its chunk gets an error event and the run
+      // goes on; only a fatal error may stop the chunks waiting behind it from sending.
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const tooLarge = new PayloadTooLargeError({ status: 413, body: '' });
+      const client = {
+        ...fake.client,
+        submitBatch: (payload: Parameters<typeof fake.client.submitBatch>[0], options?: Parameters<typeof fake.client.submitBatch>[1]) =>
+          'portfolio' in payload ? fake.client.submitBatch(payload, options) : timer(1, m.scheduler).pipe(map((): never => { throw tooLarge; })),
+      };
+      const streamed = {
+        options: {},
+        accountCodes: ['A', 'B'],
+        positions: async function* () {},
+        subset: (): never => {
+          throw new Error('the file cannot be read again');
+        },
+      };
+      const run = record(m.scheduler, runBatches(client, [streamed, payloadOf('A'), payloadOf('C')], { ...base, concurrency: 1, scheduler: m.scheduler }));
+      m.flush();
+      expect(run.state.done).toBe(true);
+      expect(run.all.flatMap((e) => (e.type === 'error' ? [`${e.chunk} ${e.error.message}`] : []))).toEqual(['1 the file cannot be read again']);
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A:fifo', 'C:fifo']);
+    }),
+  );
+
+  it(
     'should split a batch refused with 413 in halves by account down to single accounts, and say so',
     marbles((m) => {
       const tooLarge = () => new PayloadTooLargeError({ status: 413, body: '' });
@@ -298,6 +349,22 @@ describe('runBatches', () => {
   );
 
   it(
+    'should send no submit for the chunks after an event on which the subscriber leaves while the run starts',
+    marbles((m) => {
+      // Chunk 2's `waiting` comes while the chunks are being subscribed: the run kept
+      // subscribing them for an observer that had left, and chunk 3 (B) sent its submit.
+      const fake = fakeC9({ scheduler: m.scheduler });
+      const seen: string[] = [];
+      runBatches(fake.client, [payloadOf('A'), payloadOf('A'), payloadOf('B')], { ...base, concurrency: 3, scheduler: m.scheduler })
+        .pipe(take(1))
+        .subscribe((event) => seen.push(event.type));
+      m.flush();
+      expect(seen).toEqual(['waiting']);
+      expect(fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail)).toEqual(['A:fifo']);
+    }),
+  );
+
+  it(
     'should not split when splitOnTooLarge is false',
     marbles((m) => {
       const fake = fakeC9({ scheduler: m.scheduler, refuse: () => new PayloadTooLargeError({ status: 413, body: '' }) });
@@ -380,6 +447,33 @@ describe('runBatches', () => {
           expect(submits).toEqual(['A:fifo', 'A,C:fifo']);
           expect(errors).toEqual(['1 ConnectionError']);
         }
+      }
+    }),
+  );
+
+  it(
+    'should not send a batch holding an account of a submit the server may have queued (a 5xx other than 503, a 2xx it could not read)',
+    marbles((m) => {
+      // The client does not resend a submit answered 500 (it "may have queued the batch before
+      // failing"), nor one whose 202 it could not read: such a batch may run and write A's row.
+      const cases: [Error, boolean][] = [
+        [new InternalServerError({ status: 500, body: '' }), true],
+        [new InternalServerError({ status: 504, body: '<html>gateway timeout</html>' }), true],
+        [new InvalidResponseError({ status: 202, body: '<html>', reason: 'not JSON' }), true],
+        [new DecodeError('batch accepted', ['batch_id'], ['batch_id: missing']), true],
+        [new InternalServerError({ status: 503, body: '' }), false],
+        [new RateLimitError({ status: 429, body: '' }), false],
+        [new BadRequestError({ status: 400, body: '' }), false],
+      ];
+      for (const [lost, mayHaveQueued] of cases) {
+        const fake = fakeC9({ scheduler: m.scheduler, refuse: (_accounts, i) => (i === 0 ? lost : undefined) });
+        const run = record(m.scheduler, runBatches(fake.client, [payloadOf('A'), payloadOf('A', 'C')], { ...base, concurrency: 4, scheduler: m.scheduler }), fake.idOf);
+        m.flush();
+        const submits = fake.requests.filter((r) => r.kind === 'submit').map((r) => r.detail);
+        const errors = run.all.flatMap((e) => (e.type === 'error' ? [`${e.chunk} ${e.error.constructor.name}`] : []));
+        const name = lost.constructor.name;
+        expect([name, submits]).toEqual([name, mayHaveQueued ? ['A:fifo'] : ['A:fifo', 'A,C:fifo']]);
+        expect([name, errors]).toEqual([name, mayHaveQueued ? [`1 ${name}`, '2 AccountOverlapError'] : [`1 ${name}`]]);
       }
     }),
   );

@@ -172,6 +172,12 @@ export async function* csvPositionGroups(file: string, options: CsvReadOptions =
               "a line of this record ends in LF alone while the file's lines end in CRLF, so it is read as part of the record; quote the field if the line break is data, or save the file with one kind of line end",
             );
           }
+          if (tracker.hasCarriageReturnLineEnd(index)) {
+            throw new InputError(
+              { file, line },
+              "a line of this record ends in CRLF while the file's first line ends in LF alone, so the CR is read as the end of its last field; save the file with one kind of line end",
+            );
+          }
           if (header === undefined) {
             header = checkHeader(record, file, line);
             if (cursor !== undefined) {

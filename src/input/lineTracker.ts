@@ -125,8 +125,14 @@ export class CsvLineTracker extends StartTracker {
   private delimiter: 'lf' | 'crlf' | 'cr' | undefined;
   /** The last byte was a CR outside quotes, and the delimiter is CRLF or not yet found: what it is depends on the next byte. */
   private pendingCr = false;
+  /** The file offset of that CR (the next byte may be in another piece of a segment stream). */
+  private pendingCrAt = 0;
   /** Records holding a bare LF outside quotes in a file of CRLF records (rare: the first one fails the read). */
   private readonly bareLf: number[] = [];
+  /** The last byte was a CR outside quotes in a file of LF records. */
+  private lastCr = false;
+  /** Records with a line ending in CRLF outside quotes in a file of LF records (the first one fails the read). */
+  private readonly crLf: number[] = [];
 
   /**
    * @param line the line the bytes start on (a range of a file read on its own starts past line 1)
@@ -156,6 +162,8 @@ export class CsvLineTracker extends StartTracker {
         this.bomMatched = -1;
         if (matched > 0) this.startRecord(this.position + i - matched);
       }
+      const afterCr = this.lastCr;
+      this.lastCr = false;
       if (this.inQuotes) {
         if (b === LF) this.line++;
         // A doubled quote closes and opens again.
@@ -171,19 +179,20 @@ export class CsvLineTracker extends StartTracker {
           this.atRecordStart = true;
           continue;
         }
-        if (this.delimiter === undefined) this.delimiter = 'cr';
-        // A lone CR in a file of CRLF records is text of its record.
-        else this.startRecord(this.position + i - 1);
+        this.loneCr();
       }
       // CR-only records: their lines are not counted (LF is), so none is told (the whole file is read then).
       if (this.delimiter === 'cr') continue;
       if (b === CR && this.delimiter !== 'lf') {
         this.pendingCr = true;
+        this.pendingCrAt = this.position + i;
         continue;
       }
       if (b === LF) {
         this.delimiter ??= 'lf';
         if (this.delimiter === 'lf') {
+          // A CRLF line end in a file of LF records: the CR is text, the end of the record's last field.
+          if (afterCr && this.crLf[this.crLf.length - 1] !== this.foundCount - 1) this.crLf.push(this.foundCount - 1);
           this.line++;
           this.atRecordStart = true;
           continue;
@@ -196,7 +205,29 @@ export class CsvLineTracker extends StartTracker {
       }
       this.startRecord(this.position + i);
       if (b === QUOTE) this.inQuotes = true;
+      else if (b === CR) this.lastCr = true;
     }
+  }
+
+  /** A CR outside quotes followed by no LF: the record delimiter when none was found yet, else text of its record. */
+  private loneCr(): void {
+    if (this.delimiter === undefined) this.delimiter = 'cr';
+    else this.startRecord(this.pendingCrAt);
+  }
+
+  /**
+   * A CR ending the bytes is decided here: in a file of CRLF records, a last line holding a
+   * CR alone is a record (`\r`) the parser makes, and it was never counted, so its error named
+   * the record's index as its line.
+   */
+  override _flush(callback: TransformCallback): void {
+    // A last line ending in a CR with no LF after it, in a file of LF records: as a CRLF.
+    if (this.lastCr && this.crLf[this.crLf.length - 1] !== this.foundCount - 1) this.crLf.push(this.foundCount - 1);
+    if (this.pendingCr) {
+      this.pendingCr = false;
+      this.loneCr();
+    }
+    callback();
   }
 
   /** Notes a record starting at file offset `offset` on the current line, unless one has already started. */
@@ -222,6 +253,15 @@ export class CsvLineTracker extends StartTracker {
    */
   hasBareLineFeed(index: number): boolean {
     return this.bareLf.length > 0 && this.bareLf.includes(index);
+  }
+
+  /**
+   * Whether record `index` has a line ending in CRLF outside quotes while the file's records
+   * end in LF (its first line did): the parser then keeps the CR as the end of the last field,
+   * and a value such as `net_position` `5\r` or a memo `text\r` would be sent with it.
+   */
+  hasCarriageReturnLineEnd(index: number): boolean {
+    return this.crLf.length > 0 && this.crLf.includes(index);
   }
 
   /** The file offset of record `index`'s first byte, or undefined as for {@link startLine}. */

@@ -19,6 +19,7 @@ import {
   of,
   type SchedulerLike,
   type Subscriber,
+  Subscription,
   take,
   tap,
   throwError,
@@ -26,7 +27,17 @@ import {
 import { accountCodesOf, isTerminalStatus, PROCESSING_MODES, type BatchStatus, type PortfolioRequest, type ProcessingMode } from '../codecs';
 import type { C9Client } from '../http/client';
 import { endpointWithoutUserInfo, normalizeEndpoint } from '../http/endpoints';
-import { AuthenticationError, BatchFailedError, C9Error, ConnectionError, PayloadTooLargeError } from '../http/errors';
+import {
+  AuthenticationError,
+  BatchFailedError,
+  C9Error,
+  ConnectionError,
+  DecodeError,
+  InternalServerError,
+  InvalidResponseError,
+  PayloadTooLargeError,
+  ResponseTooLargeError,
+} from '../http/errors';
 import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
 import { adaptivePollInterval, type AdaptivePollIntervalConfig } from '../operators/adaptivePollInterval';
 import type { PollConfig } from '../operators/pollUntilTerminal';
@@ -127,6 +138,18 @@ function splitPayload(payload: PortfolioRequest, accountCodes: readonly string[]
 /** An error as an `Error` (anything thrown that is not one is wrapped). */
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * A submit that failed this way may still have queued its batch: the body may have reached the
+ * server (a lost connection, no answer in time), the server failed after taking it (a 5xx but
+ * 503, which the client does not resend for that reason), or it answered 2xx with a body that
+ * could not be read (the batch exists, its id is lost). A 4xx, a 503 or an unsent request queued nothing.
+ */
+function mayHaveQueued(error: unknown): boolean {
+  if (error instanceof ConnectionError) return error.mayHaveReachedServer;
+  if (error instanceof InternalServerError) return error.status !== 503;
+  return error instanceof InvalidResponseError || error instanceof DecodeError || error instanceof ResponseTooLargeError;
 }
 
 /** Failures that would hit every other batch of the run too: they end the run instead of being reported per batch. */
@@ -314,7 +337,7 @@ class Slots {
  * - **Overlap guard.** The results store keeps one row per account, so a chunk that shares
  *   an account with one in flight waits for it (a `waiting` event) or, with
  *   `onOverlap: 'fail'`, gets an `error` event at once. Never both in flight. A batch whose end
- *   is unknown (its polling failed or timed out, or its submit's answer was lost) may still
+ *   is unknown (its polling failed or timed out, or its submit's answer was lost, a 5xx but 503 or unreadable) may still
  *   run on the server: a later chunk holding one of its accounts gets an `error` event
  *   ({@link AccountOverlapError}) and is not sent.
  * - **Shared work.** Each batch id has one polling loop ({@link createBatchWatcher});
@@ -388,12 +411,12 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
           ? terminalSeen.has(batch.batchId) || error instanceof BatchFailedError
             ? undefined
             : `batch ${batch.batchId}, whose end is unknown (${error.constructor.name}),`
-          : error instanceof ConnectionError && error.mayHaveReachedServer
-            ? `chunk ${event.chunk}, whose submit may have created a batch,`
+          : mayHaveQueued(error)
+            ? `chunk ${event.chunk}, whose submit may have created a batch (${error.constructor.name}),`
             : undefined;
       if (holder !== undefined) for (const code of event.accountCodes) unsettled.set(code, holder);
     };
-    // True once the subscriber has left (or the run ended): see `work` in `run`.
+    // True once the subscriber has left or a fatal error ends the run: see `work` in `run`.
     let closing = false;
 
     // replace_all: 'open' until a replace_all submit is accepted; 'pending' while one is in flight.
@@ -480,7 +503,18 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
           const holders = [...new Set(shared.map((code) => unsettled.get(code) ?? ''))];
           return of<BatchRunEvent>({ type: 'error', chunk, accountCodes, error: new AccountOverlapError(chunk, shared, holders) });
         }
-        return submit(chunk, payload).pipe(tap(noteUnsettled));
+        return submit(chunk, payload).pipe(
+          tap({
+            next: noteUnsettled,
+            // A fatal error ends the run; the guard frees this chunk's accounts before passing
+            // it on, which starts the chunks waiting for them: they must send nothing either.
+            // (Anything else that escapes submit, a streamed request's subset() throwing, say,
+            // becomes this chunk's error event and the run goes on.)
+            error: (error: unknown) => {
+              if (isFatal(error)) closing = true;
+            },
+          }),
+        );
       };
       return guard
         .run<BatchRunEvent>({ label: chunk, accountCodes }, work, (blockedBy) => ({ type: 'waiting', chunk, accountCodes, blockedBy }))
@@ -502,16 +536,22 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
     );
     return new Observable<RunBatchesEvent>((subscriber) => {
       // An observer of its own, not the subscriber: the chunks' teardowns must run after ours.
-      const subscription = all.subscribe({
-        next: (event) => subscriber.next(event),
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-      return () => {
+      // Our teardown is added before subscribing: a subscriber that leaves on an event sent
+      // while the chunks are still being subscribed (a `waiting` one, say) must stop the chunks
+      // after it from sending, and `all` does not see that it left.
+      const subscription = new Subscription();
+      subscriber.add(() => {
         // Set before the chunks are torn down one by one (see `work`).
         closing = true;
         subscription.unsubscribe();
-      };
+      });
+      subscription.add(
+        all.subscribe({
+          next: (event) => subscriber.next(event),
+          error: (error: unknown) => subscriber.error(error),
+          complete: () => subscriber.complete(),
+        }),
+      );
     });
   });
 }
