@@ -266,6 +266,24 @@ describe('openPortfolio', () => {
       }
     });
 
+    it('should send each chunk of a UTF-16 file (a spreadsheet\'s "Unicode text" export) as loadPortfolio reads it', async () => {
+      // Its rows cannot be read on their own (a part has no byte-order mark, and its offsets
+      // are a byte off): every chunk reads the whole file instead.
+      // One file grouped by account (a chunk is a byte range), one not (a chunk is runs of rows).
+      for (const [order, eol] of [['A', 'A', 'B', 'Ä'], ['A', 'B', 'A', 'Ä']].flatMap((o) => [[o, '\n'] as const, [o, '\r\n'] as const])) {
+        const rows = order.map((account, i) => row(account, i % 2 === 0 ? 'ES' : 'NQ', String(i + 1)));
+        const file = files.write('utf16.csv', Buffer.from(`\ufeff${HEADER}${eol}${rows.join(eol)}${eol}`, 'utf16le'));
+        const loaded = await loadPortfolio(file);
+        expect(loaded.portfolio.map((p) => p.account_code)).toEqual(order);
+        const book = await openPortfolio(file);
+        const expected = chunkByAccount(loaded, { maxAccounts: 1 });
+        const chunks = book.chunks({ maxAccounts: 1 });
+        expect(chunks.map((c) => c.accountCodes)).toEqual([['A'], ['B'], ['Ä']]);
+        for (const [i, chunk] of chunks.entries()) expect(await collect(chunk.positions())).toEqual(expected[i].portfolio);
+        expect(await collect(book.subset(['B', 'Ä']).positions())).toEqual(loaded.portfolio.filter((p) => p.account_code !== 'A'));
+      }
+    });
+
     it('should refuse a file of CRLF lines holding a bare LF line, naming its line, when loaded and when opened', async () => {
       // With CRLF the record delimiter, the parser reads a bare LF as text of the next record:
       // "\nA" would be sent as an account of its own, beside A.
