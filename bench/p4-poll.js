@@ -15,7 +15,7 @@ const { PerformanceObserver } = require('node:perf_hooks');
 const { asyncScheduler, defer, firstValueFrom, lastValueFrom, merge, of, repeat } = require('rxjs');
 const { adaptivePollInterval, createBatchWatcher, createClient, isTerminalStatus, nodeHttpTransport } = require('../dist');
 const { startChild } = require('./lib/proc');
-const { cpuMicros, median } = require('./lib/util');
+const { cpuMicros, gc, median } = require('./lib/util');
 
 // No forced GC (global.gc) before a measurement here, unlike P2: after one, the next
 // measurement's CPU is not the steady state. Measured (2,000 requests × 4 rounds, this machine):
@@ -25,6 +25,8 @@ const { cpuMicros, median } = require('./lib/util');
 // and ~2,500 optimizations against 73 and 620, re-done on the clock each round. A long-running
 // client is not in that state, and the garbage one round leaves is collected in the next by
 // scavenges, as in a real run. The ratios P4b/P4b' move little (2.4 either way); the µs do.
+// One full GC comes before each part's warm-up rounds instead, so what the figures before P4
+// left (P2's strings of hundreds of MB) is not collected during a measured round.
 
 const POLLS_PER_BATCH = 10;
 
@@ -95,7 +97,8 @@ async function inMemory(batches) {
     });
     return { cpu: cpuMicros() - c0, polls };
   };
-  // Warm-up rounds (JIT), not measured.
+  // Warm-up rounds (JIT), not measured, after the one full GC (see the top of this file).
+  gc();
   await run(Math.min(1000, batches));
   await run(Math.min(1000, batches));
   const gcMs = gcTimer();
@@ -161,6 +164,7 @@ async function overHttp(requests, concurrency, rounds) {
       await fn();
       return (cpuMicros() - c0) / (perWorker * concurrency);
     };
+    gc(); // before the warm-up rounds, not before each measured one (see the top of this file)
     await measure(bare); // warm-up round for each, not counted
     await measure(ours);
     await measure(node);
