@@ -5,7 +5,10 @@
  * - `stats`: the request counters of `handle.stats.requests` (per route and total);
  * - `resetStats`: zeroes them (so a measured phase counts only its own requests);
  * - `hold` / `release`: `faults.holdBatch('*', state)` / `faults.releaseBatch('*')`;
- * - `memory`: this process's peak RSS, so the server side of a figure can be reported too.
+ * - `memory`: this process's peak RSS, so the server side of a figure can be reported too;
+ * - `takeAccepted`: the batches accepted since the last call and their positions, as parsed by
+ *   the server (needs `recordBatchPayloads: true`), so a figure can check what arrived rather
+ *   than what the client says it sent.
  */
 const { startEmulator } = require('../dist/emulator');
 const { monitorEventLoopDelay } = require('node:perf_hooks');
@@ -32,6 +35,14 @@ async function main() {
       release: () => handle.faults.releaseBatch('*'),
       loopDelay: () => ({ maxMs: loop.max / 1e6, meanMs: loop.mean / 1e6 }),
       memory: () => ({ maxRssBytes: process.resourceUsage().maxRSS * 1024 }),
+      takeAccepted: () => {
+        const payloads = handle.stats.batchPayloads;
+        let positions = 0;
+        for (const p of payloads.values()) positions += Array.isArray(p?.portfolio) ? p.portfolio.length : 0;
+        const batches = payloads.size;
+        payloads.clear();
+        return { batches, positions };
+      },
     },
     () => handle.close(),
   );

@@ -46,12 +46,17 @@ async function runP3({ positions, maxAccounts = 1000, log }) {
   const file = portfolioFile(positions, log);
   const size = fs.statSync(file).size;
   log(`P3: ${positions} positions (${positions / POSITIONS_PER_ACCOUNT} accounts), CSV ${(size / 1e6).toFixed(1)} MB`);
-  const emu = await startChild('emulator-server.js', { workers: 1, hold: 'queued' });
+  const emu = await startChild('emulator-server.js', { workers: 1, hold: 'queued', recordBatchPayloads: true });
   const results = {};
   try {
     for (const mode of (process.env.P3_MODES ?? 'one,chunked').split(',')) {
       const r = await runClient({ mode, file, url: emu.url, apiKey: emu.apiKey, maxAccounts });
       if (r.positions !== positions) throw new Error(`P3 ${mode}: submitted ${r.positions} positions, expected ${positions}`);
+      // Counted at the server too: a body that lost positions would also need less memory.
+      const accepted = await emu.call('takeAccepted');
+      if (accepted.positions !== positions || accepted.batches !== r.batches) {
+        throw new Error(`P3 ${mode}: the server accepted ${accepted.positions} positions in ${accepted.batches} batches; the client sent ${positions} in ${r.batches}`);
+      }
       const peak = r.peakRssBytes;
       results[mode] = { ...r, peak, mbPerS: size / 1e6 / (r.ms / 1000) };
       log(
