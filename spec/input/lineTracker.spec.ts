@@ -91,7 +91,7 @@ describe('CsvLineTracker', () => {
       const tracker = new CsvLineTracker(1, 0, undefined, true);
       const whole = await parsed(pieces, { bom: true }, tracker);
       // CR-only files have no offsets to check; refused files are read no further.
-      if (whole === undefined || whole.delimiter === '\r' || whole.records.some((_, i) => tracker.hasBareLineFeed(i) || tracker.hasCarriageReturnLineEnd(i))) continue;
+      if (whole === undefined || whole.delimiter === '\r' || whole.records.some((_, i) => tracker.mixedLineEnd(i) !== undefined)) continue;
       checked++;
       const { records, delimiter } = whole;
       for (let i = 0; i < records.length && problems.length < 5; i++) {

@@ -6,10 +6,17 @@ import { finished, pipeline, type Readable } from 'node:stream';
 import { parse, CsvError } from 'csv-parse';
 import { EtdPosition, positionShape, type Position } from '../codecs';
 import { InputError } from './errors';
-import { CsvLineTracker } from './lineTracker';
+import { CsvLineTracker, type MixedLineEnd } from './lineTracker';
 import { checkPosition } from './validate';
 import { fileErrorReason } from './fileErrors';
 import { SegmentFeed, segmentStream, type Segment } from './segments';
+
+/** Why a record holding a line end of the other kind is refused (see CsvLineTracker.mixedLineEnd). */
+const MIXED_LINE_END: Readonly<Record<MixedLineEnd, string>> = {
+  'bare-lf':
+    "a line of this record ends in LF alone while the file's lines end in CRLF, so it is read as part of the record; quote the field if the line break is data, or save the file with one kind of line end",
+  crlf: "a line of this record ends in CRLF while the file's first line ends in LF alone, so the CR is read as the end of its last field; save the file with one kind of line end",
+};
 
 /** Bytes per read of a CSV file. */
 const READ_BYTES = 4 * 1024;
@@ -166,18 +173,8 @@ export async function* csvPositionGroups(file: string, options: CsvReadOptions =
         const record = buffered[i] as string[];
         const line = tracker.startLine(index) ?? index + 1;
         try {
-          if (tracker.hasBareLineFeed(index)) {
-            throw new InputError(
-              { file, line },
-              "a line of this record ends in LF alone while the file's lines end in CRLF, so it is read as part of the record; quote the field if the line break is data, or save the file with one kind of line end",
-            );
-          }
-          if (tracker.hasCarriageReturnLineEnd(index)) {
-            throw new InputError(
-              { file, line },
-              "a line of this record ends in CRLF while the file's first line ends in LF alone, so the CR is read as the end of its last field; save the file with one kind of line end",
-            );
-          }
+          const mixed = tracker.mixedLineEnd(index);
+          if (mixed !== undefined) throw new InputError({ file, line }, MIXED_LINE_END[mixed]);
           if (header === undefined) {
             header = checkHeader(record, file, line);
             if (cursor !== undefined) {

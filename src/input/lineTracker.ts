@@ -14,6 +14,9 @@ import type { SegmentFeed } from './segments';
 const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
+/** A line end of the other kind than the file's records (see {@link CsvLineTracker.mixedLineEnd}). */
+export type MixedLineEnd = 'bare-lf' | 'crlf';
+
 /** UTF-8 byte-order mark. */
 const BOM = [0xef, 0xbb, 0xbf];
 
@@ -127,12 +130,13 @@ export class CsvLineTracker extends StartTracker {
   private pendingCr = false;
   /** The file offset of that CR (the next byte may be in another piece of a segment stream). */
   private pendingCrAt = 0;
-  /** Records holding a bare LF outside quotes in a file of CRLF records (rare: the first one fails the read). */
-  private readonly bareLf: number[] = [];
   /** The last byte was a CR outside quotes in a file of LF records. */
   private lastCr = false;
-  /** Records with a line ending in CRLF outside quotes in a file of LF records (the first one fails the read). */
-  private readonly crLf: number[] = [];
+  /**
+   * Records with a line end of the other kind outside quotes (rare: the first one fails the
+   * read): a bare LF in a file of CRLF records, or a CRLF in a file of LF records.
+   */
+  private readonly mixed = new Map<number, MixedLineEnd>();
 
   /**
    * @param line the line the bytes start on (a range of a file read on its own starts past line 1)
@@ -192,14 +196,14 @@ export class CsvLineTracker extends StartTracker {
         this.delimiter ??= 'lf';
         if (this.delimiter === 'lf') {
           // A CRLF line end in a file of LF records: the CR is text, the end of the record's last field.
-          if (afterCr && this.crLf[this.crLf.length - 1] !== this.foundCount - 1) this.crLf.push(this.foundCount - 1);
+          if (afterCr) this.markMixed('crlf');
           this.line++;
           this.atRecordStart = true;
           continue;
         }
         // A bare LF in a file of CRLF records: text of its record, which starts on the line it ends.
         this.startRecord(this.position + i);
-        if (this.bareLf[this.bareLf.length - 1] !== this.foundCount - 1) this.bareLf.push(this.foundCount - 1);
+        this.markMixed('bare-lf');
         this.line++;
         continue;
       }
@@ -222,12 +226,17 @@ export class CsvLineTracker extends StartTracker {
    */
   override _flush(callback: TransformCallback): void {
     // A last line ending in a CR with no LF after it, in a file of LF records: as a CRLF.
-    if (this.lastCr && this.crLf[this.crLf.length - 1] !== this.foundCount - 1) this.crLf.push(this.foundCount - 1);
+    if (this.lastCr) this.markMixed('crlf');
     if (this.pendingCr) {
       this.pendingCr = false;
       this.loneCr();
     }
     callback();
+  }
+
+  /** Notes that the current record has a line end of the other kind (the first one noted stays). */
+  private markMixed(kind: MixedLineEnd): void {
+    if (!this.mixed.has(this.foundCount - 1)) this.mixed.set(this.foundCount - 1, kind);
   }
 
   /** Notes a record starting at file offset `offset` on the current line, unless one has already started. */
@@ -246,22 +255,16 @@ export class CsvLineTracker extends StartTracker {
   }
 
   /**
-   * Whether record `index` holds an LF outside quotes that the parser took as text because the
-   * file's records end in CRLF: a line ended in LF alone (an editor's blank line, a pasted row)
-   * is then joined to the next one, and a value such as an account code `\nA` would be sent
-   * for `A`.
+   * The line end of the other kind that record `index` holds outside quotes, which the parser
+   * took as text of the record:
+   * - `bare-lf`: an LF alone while the file's records end in CRLF: that line (an editor's blank
+   *   line, a pasted row) is joined to the next one, and a value such as an account code `\nA`
+   *   would be sent for `A`;
+   * - `crlf`: a CRLF while the file's records end in LF (its first line did): the CR is kept as
+   *   the end of the last field, and a value such as `net_position` `5\r` would be sent with it.
    */
-  hasBareLineFeed(index: number): boolean {
-    return this.bareLf.length > 0 && this.bareLf.includes(index);
-  }
-
-  /**
-   * Whether record `index` has a line ending in CRLF outside quotes while the file's records
-   * end in LF (its first line did): the parser then keeps the CR as the end of the last field,
-   * and a value such as `net_position` `5\r` or a memo `text\r` would be sent with it.
-   */
-  hasCarriageReturnLineEnd(index: number): boolean {
-    return this.crLf.length > 0 && this.crLf.includes(index);
+  mixedLineEnd(index: number): MixedLineEnd | undefined {
+    return this.mixed.size === 0 ? undefined : this.mixed.get(index);
   }
 
   /** The file offset of record `index`'s first byte, or undefined as for {@link startLine}. */
