@@ -57,7 +57,11 @@ export async function* readCsvPositions(file: string, source?: Readable): AsyncG
 export interface CsvCursor {
   /** Start line of each position of the group, in the group's order. */
   readonly lines: number[];
-  /** First byte's file offset of each position's record (NaN when the scan could not tell). */
+  /**
+   * First byte's file offset of each position's record (NaN when the scan could not tell, and
+   * for a UTF-16 file: the tracker finds line ends in the bytes as UTF-8, a byte off there, and
+   * a part read alone would have no byte-order mark to be decoded by).
+   */
   readonly offsets: number[];
   /** The header's columns, once read. */
   header: readonly string[] | undefined;
@@ -189,7 +193,7 @@ export async function* csvPositionGroups(file: string, options: CsvReadOptions =
             group.push(toPosition(record, header, file, line));
             if (cursor !== undefined) {
               cursor.lines.push(line);
-              cursor.offsets.push(tracker.startOffset(index) ?? Number.NaN);
+              cursor.offsets.push(parser.options.encoding === 'utf8' ? (tracker.startOffset(index) ?? Number.NaN) : Number.NaN);
             }
           }
         } catch (error) {

@@ -2,7 +2,7 @@
  * A portfolio file submitted without holding its positions: checked once when opened, then
  * read again as a stream for every attempt of the submit.
  */
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Position } from '../codecs';
 import { checkChunkLimits, chunkByAccount, envelopeBytes, planAccountChunks, type ChunkableRequest, type ChunkByAccountConfig } from '../streams/chunkByAccount';
 import { groupedPositions } from '../http/serializePayload';
@@ -315,10 +315,7 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
   const cursor: CsvCursor = { lines: [], offsets: [], header: undefined };
   let positionCount = 0;
   let previous: string | undefined;
-  // A UTF-16 file is decoded by the CSV parser (its byte-order mark says so) but its rows
-  // cannot be read on their own: a part read alone has no mark and would be read as UTF-8, and
-  // the offsets found by scanning bytes for line ends are a byte off. Its chunks read the whole file.
-  let offsetsKnown = format !== 'csv' || !(await startsWithUtf16Mark(file));
+  let offsetsKnown = true;
   for await (const group of format === 'csv' ? csvPositionGroups(file, { cursor }) : ndjsonGroups(file, cursor)) {
     for (let i = 0; i < group.length; i++) {
       const position = group[i];
@@ -326,9 +323,8 @@ export async function openPortfolio(file: string, options: OpenPortfolioOptions 
       if (position.account_code !== previous) {
         previous = position.account_code;
         codes.push(previous);
-        const offset = offsetsKnown ? cursor.offsets[i] : Number.NaN;
-        runOffset.push(offset);
-        if (!Number.isFinite(offset)) offsetsKnown = false;
+        runOffset.push(cursor.offsets[i]);
+        if (!Number.isFinite(cursor.offsets[i])) offsetsKnown = false;
         runLine.push(cursor.lines[i]);
         runPositions.push(0);
         runBytes.push(0);
@@ -374,25 +370,6 @@ function positionGroupsOf(file: string, format: Exclude<InputFormat, 'json'>): A
 async function checkSameFile(file: string, stamp: FileStamp, changed: (what: string) => InputError): Promise<void> {
   const now = await stampOf(file);
   if (now.size !== stamp.size || now.mtimeMs !== stamp.mtimeMs || now.ino !== stamp.ino) throw changed('its size or modification time differs');
-}
-
-/**
- * Whether `file` starts with the UTF-16 (little-endian) byte-order mark, FF FE. A file that
- * cannot be read says no: reading it next reports why, naming the file.
- */
-async function startsWithUtf16Mark(file: string): Promise<boolean> {
-  try {
-    const handle = await open(file, 'r');
-    try {
-      const head = Buffer.alloc(2);
-      const { bytesRead } = await handle.read(head, 0, 2, 0);
-      return bytesRead === 2 && head[0] === 0xff && head[1] === 0xfe;
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    return false;
-  }
 }
 
 async function stampOf(file: string): Promise<FileStamp> {
