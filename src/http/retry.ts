@@ -4,7 +4,7 @@
  */
 import { asyncScheduler } from 'rxjs';
 import type { SchedulerLike, Subscriber, Subscription, TeardownLogic } from 'rxjs';
-import { ApiError, ConnectionError, InternalServerError, RateLimitError } from './errors';
+import { ApiError, ConnectionError, DecodeError, InternalServerError, InvalidResponseError, RateLimitError, ResponseTooLargeError } from './errors';
 
 /** Configuration of the one retry policy used by every request. */
 export interface RetryConfig {
@@ -109,6 +109,23 @@ export function isRetryable(error: unknown, options: { readonly idempotent: bool
   if (options.idempotent) return status === 408 || status === 429 || status >= 500;
   // A 500 on a submit may have queued the batch before failing: sending it again could run it twice.
   return status === 429 || status === 503;
+}
+
+/**
+ * A submit that failed this way may still have queued its batch: the body may have reached the
+ * server (a lost connection, no answer in time), the server failed after taking it (a 5xx but
+ * 503, which the client does not resend for that reason), or it answered 2xx with a body that
+ * could not be read (the batch exists, its id is lost). A 4xx, a 503 or an unsent request queued nothing.
+ * Beside {@link isRetryable}: both read a submit's failure the same way.
+ *
+ * Example: `submitMayHaveQueued(new InternalServerError({ status: 500, body: '' }))` → `true`
+ *
+ * @param error the error a batch submit ended with
+ */
+export function submitMayHaveQueued(error: unknown): boolean {
+  if (error instanceof ConnectionError) return error.mayHaveReachedServer;
+  if (error instanceof InternalServerError) return error.status !== 503;
+  return error instanceof InvalidResponseError || error instanceof DecodeError || error instanceof ResponseTooLargeError;
 }
 
 /** The wait the server asked for, on the errors that carry one. */

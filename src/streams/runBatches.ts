@@ -26,18 +26,9 @@ import {
 } from 'rxjs';
 import { accountCodesOf, isTerminalStatus, PROCESSING_MODES, type BatchStatus, type PortfolioRequest, type ProcessingMode } from '../codecs';
 import type { C9Client } from '../http/client';
-import { endpointWithoutUserInfo, normalizeEndpoint } from '../http/endpoints';
-import {
-  AuthenticationError,
-  BatchFailedError,
-  C9Error,
-  ConnectionError,
-  DecodeError,
-  InternalServerError,
-  InvalidResponseError,
-  PayloadTooLargeError,
-  ResponseTooLargeError,
-} from '../http/errors';
+import { endpointWithoutUserInfo } from '../http/endpoints';
+import { AuthenticationError, BatchFailedError, C9Error, PayloadTooLargeError } from '../http/errors';
+import { submitMayHaveQueued } from '../http/retry';
 import { isStreamedPortfolio, type StreamedPortfolioRequest } from '../http/serializePayload';
 import { adaptivePollInterval, type AdaptivePollIntervalConfig } from '../operators/adaptivePollInterval';
 import type { PollConfig } from '../operators/pollUntilTerminal';
@@ -138,18 +129,6 @@ function splitPayload(payload: PortfolioRequest, accountCodes: readonly string[]
 /** An error as an `Error` (anything thrown that is not one is wrapped). */
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
-}
-
-/**
- * A submit that failed this way may still have queued its batch: the body may have reached the
- * server (a lost connection, no answer in time), the server failed after taking it (a 5xx but
- * 503, which the client does not resend for that reason), or it answered 2xx with a body that
- * could not be read (the batch exists, its id is lost). A 4xx, a 503 or an unsent request queued nothing.
- */
-function mayHaveQueued(error: unknown): boolean {
-  if (error instanceof ConnectionError) return error.mayHaveReachedServer;
-  if (error instanceof InternalServerError) return error.status !== 503;
-  return error instanceof InvalidResponseError || error instanceof DecodeError || error instanceof ResponseTooLargeError;
 }
 
 /** Failures that would hit every other batch of the run too: they end the run instead of being reported per batch. */
@@ -411,7 +390,7 @@ export function runBatches(client: C9Client, input: RunBatchesInput, config: Run
           ? terminalSeen.has(batch.batchId) || error instanceof BatchFailedError
             ? undefined
             : `batch ${batch.batchId}, whose end is unknown (${error.constructor.name}),`
-          : mayHaveQueued(error)
+          : submitMayHaveQueued(error)
             ? `chunk ${event.chunk}, whose submit may have created a batch (${error.constructor.name}),`
             : undefined;
       if (holder !== undefined) for (const code of event.accountCodes) unsettled.set(code, holder);
@@ -635,11 +614,7 @@ export function resumeBatches(client: C9Client, handles: readonly SubmittedBatch
   const here = endpointWithoutUserInfo(client.endpoint);
   const sameEndpoint = (endpoint: string | undefined): boolean => {
     if (endpoint === undefined) return true;
-    try {
-      normalizeEndpoint(endpoint);
-    } catch {
-      return false;
-    }
+    // A value that is no URL comes back as it is, and so differs from `here`.
     return endpointWithoutUserInfo(endpoint) === here;
   };
 
